@@ -1,0 +1,14 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // @middy/core is ESM-only: ts-jest compiles it to CommonJS along with our own code.
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  testTimeout: 60000,
+  // Suites that own redis-server processes run in separate workers; two cores, so two workers.
+  maxWorkers: 2,
+};
