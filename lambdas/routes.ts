@@ -27,6 +27,12 @@ export interface RouteDefinition {
   query?: QueryParameter[];
 }
 
+const CONSISTENCY_QUERY: QueryParameter = {
+  name: 'consistency',
+  required: false,
+  description: '"strong" reads the primary even when replicas serve reads (header x-skycache-consistency works too)',
+};
+
 export const routes: RouteDefinition[] = [
   {
     id: 'getCacheStats',
@@ -41,6 +47,7 @@ export const routes: RouteDefinition[] = [
     path: '/cache/{key}',
     handler: 'get-entry',
     summary: 'Read one entry: value, remaining ttl, version and timestamps; 404 on a miss',
+    query: [CONSISTENCY_QUERY],
   },
   {
     id: 'getEntryByQuery',
@@ -48,7 +55,7 @@ export const routes: RouteDefinition[] = [
     path: '/cache',
     handler: 'get-entry',
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
-    query: [{ name: 'key', required: true, description: 'the key to read' }],
+    query: [{ name: 'key', required: true, description: 'the key to read' }, CONSISTENCY_QUERY],
   },
   {
     id: 'setEntry',

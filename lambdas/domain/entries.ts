@@ -5,7 +5,7 @@ import {
   groupBySlot,
   statsKeyFor,
 } from '../shared/keyspace';
-import { isCluster, primaries, translateRedisError, type RedisClient } from '../shared/redis';
+import { forEachPrimary, isCluster, translateRedisError, type RedisClient } from '../shared/redis';
 import { withScripts } from './scripts';
 
 export interface Entry {
@@ -31,6 +31,15 @@ export interface EntryLimits {
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
   maxValueBytes: number;
+}
+
+/** `strong` reads the primary (sees every acknowledged write); `eventual` may read a replica that lags. */
+export type ReadConsistency = 'strong' | 'eventual';
+
+export interface ReplicationAck {
+  /** Replicas that had the write when WAIT returned. */
+  acknowledged: number;
+  requested: number;
 }
 
 export interface InvalidateRequest {
@@ -67,21 +76,55 @@ function ttlSecondsOf(pttl: number): number | null {
 export class EntryStore {
   private readonly clustered: boolean;
 
+  private readonly replicaReader?: RedisClient;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly limits: EntryLimits,
+    options: { replicaReader?: RedisClient } = {},
   ) {
     this.clustered = isCluster(redis);
+    this.replicaReader = options.replicaReader;
   }
 
-  async get(key: string, options: { touchTtlSeconds?: number } = {}): Promise<Entry | null> {
+  async get(
+    key: string,
+    options: { touchTtlSeconds?: number; consistency?: ReadConsistency } = {},
+  ): Promise<Entry | null> {
     const rk = entryKey(key);
+    if (this.replicaReader && options.consistency !== 'strong' && !options.touchTtlSeconds) {
+      return this.getFromReplica(key, rk, this.replicaReader);
+    }
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>
       withScripts(this.redis).skycacheGet(rk, statsKeyFor(rk, this.clustered), touch),
     )) as [string, number] | null;
     if (!reply) return null;
     return decodeEntry(key, reply[0], Number(reply[1]));
+  }
+
+  /**
+   * A replica refuses the GET script (it counts hits in Redis), so a replica read is a plain GET + PTTL in one
+   * pipelined round trip, and the hit or miss is counted on the primary without waiting for it.
+   */
+  private async getFromReplica(key: string, rk: string, reader: RedisClient): Promise<Entry | null> {
+    const [raw, pttl] = await this.run(rk, () => Promise.all([reader.get(rk), reader.pttl(rk)]));
+    this.redis.hincrby(statsKeyFor(rk, this.clustered), raw === null ? 'misses' : 'hits', 1).catch(() => undefined);
+    return raw === null ? null : decodeEntry(key, raw, pttl);
+  }
+
+  /**
+   * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this process made on the key's
+   * primary, the key's last write included. Replication stays asynchronous: this narrows, not closes, the window
+   * a failover can lose. WAIT holds the connection it runs on, so it is only paid when a client asks for it.
+   */
+  async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<ReplicationAck> {
+    const rk = entryKey(key);
+    // The EXISTS routes the pipeline to the key's primary in cluster mode; WAIT itself names no key.
+    const replies = await this.run(rk, () => this.redis.pipeline().exists(rk).wait(replicas, timeoutMs).exec());
+    const [, ack] = replies ?? [];
+    if (!ack || ack[0]) throw translateRedisError(ack?.[0] ?? new Error('WAIT gave no reply'));
+    return { acknowledged: Number(ack[1]), requested: replicas };
   }
 
   async set(key: string, value: unknown, ttlSeconds?: number): Promise<WriteResult> {
@@ -126,20 +169,16 @@ export class EntryStore {
 
   private async invalidatePrefix(prefix: string): Promise<number> {
     const pattern = entryPrefixPattern(prefix);
-    const counts = await Promise.all(
-      primaries(this.redis).map(async (node) => {
-        let removed = 0;
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT).catch((e: unknown) => {
-            throw translateRedisError(e);
-          });
-          cursor = next;
-          if (keys.length) removed += await this.unlinkAll(keys, node);
-        } while (cursor !== '0');
-        return removed;
-      }),
-    );
+    const counts = await forEachPrimary(this.redis, async (node) => {
+      let removed = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+        cursor = next;
+        if (keys.length) removed += await this.unlinkAll(keys, node);
+      } while (cursor !== '0');
+      return removed;
+    });
     return counts.reduce((a, b) => a + b, 0);
   }
 

@@ -6,16 +6,19 @@ import type { RedisClient } from '../shared/redis';
  * change together, and the key's TTL is set in the same command.
  */
 export const scripts = {
-  /** KEYS: entry, stats hash. ARGV: touch TTL in ms or ''. Returns [raw, pttl] or nil; counts the hit or miss. */
+  /**
+   * KEYS: entry, stats hash. ARGV: touch TTL in ms or ''. Returns [raw, pttl] or nil; counts the hit or miss.
+   * The counters use pcall: under noeviction with memory full, a read still succeeds (only the count is lost).
+   */
   skycacheGet: {
     numberOfKeys: 2,
     lua: `
 local raw = redis.call('GET', KEYS[1])
 if not raw then
-  redis.call('HINCRBY', KEYS[2], 'misses', 1)
+  redis.pcall('HINCRBY', KEYS[2], 'misses', 1)
   return false
 end
-redis.call('HINCRBY', KEYS[2], 'hits', 1)
+redis.pcall('HINCRBY', KEYS[2], 'hits', 1)
 if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {raw, redis.call('PTTL', KEYS[1])}
 `,

@@ -1,5 +1,5 @@
 import { STATS_KEY_PATTERN } from '../shared/keyspace';
-import { primaries, translateRedisError, type RedisClient } from '../shared/redis';
+import { forEachPrimary, type RedisClient } from '../shared/redis';
 
 export interface CacheStats {
   /** GETs served by the API that found an entry, across every Lambda instance. */
@@ -50,36 +50,29 @@ async function countersOn(node: RedisClient): Promise<{ hits: number; misses: nu
 
 /** Hit/miss figures kept by the service plus Redis's own, summed over every primary. */
 export async function readStats(redis: RedisClient): Promise<CacheStats> {
-  try {
-    const nodes = primaries(redis);
-    const perNode = await Promise.all(
-      nodes.map(async (node) => {
-        const [counters, info, dbsize] = await Promise.all([countersOn(node), node.info(), node.dbsize()]);
-        return { counters, info: parseInfo(info), dbsize };
-      }),
-    );
-    const sum = (f: (n: (typeof perNode)[number]) => number) => perNode.reduce((a, n) => a + f(n), 0);
-    const num = (n: (typeof perNode)[number], field: string) => Number(n.info[field] ?? 0);
-    const hits = sum((n) => n.counters.hits);
-    const misses = sum((n) => n.counters.misses);
-    return {
-      hits,
-      misses,
-      hitRatio: hits + misses === 0 ? null : hits / (hits + misses),
-      redis: {
-        nodes: nodes.length,
-        keys: sum((n) => n.dbsize),
-        usedMemoryBytes: sum((n) => num(n, 'used_memory')),
-        maxMemoryBytes: sum((n) => num(n, 'maxmemory')),
-        evictionPolicy: perNode[0]?.info['maxmemory_policy'] ?? 'unknown',
-        evictedKeys: sum((n) => num(n, 'evicted_keys')),
-        expiredKeys: sum((n) => num(n, 'expired_keys')),
-        connectedClients: sum((n) => num(n, 'connected_clients')),
-        opsPerSecond: sum((n) => num(n, 'instantaneous_ops_per_sec')),
-        uptimeSeconds: Math.min(...perNode.map((n) => num(n, 'uptime_in_seconds'))),
-      },
-    };
-  } catch (e) {
-    throw translateRedisError(e);
-  }
+  const perNode = await forEachPrimary(redis, async (node) => {
+    const [counters, info, dbsize] = await Promise.all([countersOn(node), node.info(), node.dbsize()]);
+    return { counters, info: parseInfo(info), dbsize };
+  });
+  const sum = (f: (n: (typeof perNode)[number]) => number) => perNode.reduce((a, n) => a + f(n), 0);
+  const num = (n: (typeof perNode)[number], field: string) => Number(n.info[field] ?? 0);
+  const hits = sum((n) => n.counters.hits);
+  const misses = sum((n) => n.counters.misses);
+  return {
+    hits,
+    misses,
+    hitRatio: hits + misses === 0 ? null : hits / (hits + misses),
+    redis: {
+      nodes: perNode.length,
+      keys: sum((n) => n.dbsize),
+      usedMemoryBytes: sum((n) => num(n, 'used_memory')),
+      maxMemoryBytes: sum((n) => num(n, 'maxmemory')),
+      evictionPolicy: perNode[0]?.info['maxmemory_policy'] ?? 'unknown',
+      evictedKeys: sum((n) => num(n, 'evicted_keys')),
+      expiredKeys: sum((n) => num(n, 'expired_keys')),
+      connectedClients: sum((n) => num(n, 'connected_clients')),
+      opsPerSecond: sum((n) => num(n, 'instantaneous_ops_per_sec')),
+      uptimeSeconds: Math.min(...perNode.map((n) => num(n, 'uptime_in_seconds'))),
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './
 import { logger } from './logger';
 import { translateRedisError } from './redis';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
-import { services, type Services } from './services';
+import { readyServices, services, type Services } from './services';
 
 /** What a route's code sees: the validated body and helpers, no Lambda types. */
 export interface RouteRequest<B> {
@@ -96,7 +96,7 @@ const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
  */
 export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-    const svc = services();
+    const svc = await readyServices();
     const requestId = requestIdOf(event);
     let body = undefined as B;
     if (spec.body) {

@@ -1,12 +1,19 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { CacheError, UnavailableError } from './errors';
+import { HASH_SLOTS } from './keyspace';
 
 /** Either a single Redis (or a replication group's primary endpoint) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
 
+/** Where GETs go by default: the primary (read-your-writes) or replicas (eventual, spreads the read load). */
+export type ReadPreference = 'primary' | 'replica';
+
 export interface RedisConnectionSettings {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://…` for TLS. Used when `clusterNodes` is empty. */
   url?: string;
+  /** Reader endpoint of a non-cluster replication group, for `readFrom: 'replica'`. */
+  readerUrl?: string;
   /** Seed nodes of a Redis Cluster (`host:port`), e.g. an ElastiCache configuration endpoint. */
   clusterNodes?: ClusterNode[];
   /** Connect and per-command timeout; keep it well below the Lambda timeout. */
@@ -14,6 +21,9 @@ export interface RedisConnectionSettings {
   tls?: boolean;
   username?: string;
   password?: string;
+  /** Secrets Manager secret (JSON with `password`, maybe `username`) holding the RBAC credentials. */
+  authSecretArn?: string;
+  readFrom?: ReadPreference;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
@@ -30,54 +40,152 @@ export function parseClusterNodes(list: string | undefined): ClusterNode[] {
     .map((hp) => {
       const i = hp.lastIndexOf(':');
       if (i < 0) return { host: hp, port: 6379 };
-      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+      const port = Number(hp.slice(i + 1));
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(`invalid REDIS_CLUSTER_NODES entry "${hp}": expected host:port`);
+      }
+      return { host: hp.slice(0, i), port };
     });
 }
 
+function readPreferenceOf(value: string | undefined): ReadPreference {
+  if (value === undefined || value === '' || value === 'primary') return 'primary';
+  if (value === 'replica') return 'replica';
+  throw new Error(`invalid REDIS_READ_FROM "${value}": use primary or replica`);
+}
+
 export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv, timeoutMs: number): RedisConnectionSettings {
-  return {
-    url: env.REDIS_URL,
+  const settings: RedisConnectionSettings = {
+    url: env.REDIS_URL || undefined,
+    readerUrl: env.REDIS_READER_URL || undefined,
     clusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES),
     timeoutMs,
     tls: env.REDIS_TLS === 'true' || undefined,
     username: env.REDIS_USERNAME || undefined,
     password: env.REDIS_PASSWORD || undefined,
+    authSecretArn: env.REDIS_AUTH_SECRET_ARN || undefined,
+    readFrom: readPreferenceOf(env.REDIS_READ_FROM),
   };
+  if (settings.readFrom === 'replica' && !settings.clusterNodes?.length && !settings.readerUrl) {
+    throw new Error('REDIS_READ_FROM=replica needs REDIS_CLUSTER_NODES or REDIS_READER_URL (the reader endpoint)');
+  }
+  return settings;
 }
 
-function commonOptions(s: RedisConnectionSettings): RedisOptions {
+/** Reads a secret's string; an interface so tests (and other stores) can stand in for Secrets Manager. */
+export interface SecretSource {
+  secretString(secretId: string): Promise<string>;
+}
+
+export class SecretsManagerSource implements SecretSource {
+  constructor(private readonly client: SecretsManagerClient = new SecretsManagerClient({})) {}
+  async secretString(secretId: string): Promise<string> {
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`);
+    return out.SecretString;
+  }
+}
+
+export interface RedisCredentials {
+  username?: string;
+  password: string;
+}
+
+/** Parses the secret as ElastiCache RBAC secrets are kept: JSON `{"password": …, "username"?: …}`. */
+export function parseCredentialsSecret(secretId: string, text: string): RedisCredentials {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Never echo the secret itself into a message or a log.
+    throw new Error(`secret ${secretId} is not JSON; expected {"password": "...", "username"?: "..."}`);
+  }
+  const o = parsed as { password?: unknown; username?: unknown };
+  if (!o || typeof o.password !== 'string' || !o.password) {
+    throw new Error(`secret ${secretId} has no "password" string`);
+  }
+  return { password: o.password, ...(typeof o.username === 'string' && o.username ? { username: o.username } : {}) };
+}
+
+const credentialCache = new Map<string, Promise<RedisCredentials>>();
+/** The credentials in the secret, fetched once per process (a failed fetch is retried by the next caller). */
+export function credentialsFromSecret(secretId: string, source: SecretSource = new SecretsManagerSource()): Promise<RedisCredentials> {
+  let pending = credentialCache.get(secretId);
+  if (!pending) {
+    pending = source.secretString(secretId).then((text) => parseCredentialsSecret(secretId, text));
+    pending.catch(() => credentialCache.delete(secretId));
+    credentialCache.set(secretId, pending);
+  }
+  return pending;
+}
+export function forgetCachedCredentials(): void {
+  credentialCache.clear();
+}
+
+/** Settings with the secret's credentials filled in, when REDIS_AUTH_SECRET_ARN names one. */
+export async function withSecretCredentials(
+  s: RedisConnectionSettings,
+  source?: SecretSource,
+): Promise<RedisConnectionSettings> {
+  if (!s.authSecretArn) return s;
+  const c = await credentialsFromSecret(s.authSecretArn, source);
+  return { ...s, password: c.password, username: c.username ?? s.username };
+}
+
+/** A READONLY reply means we talk to a node that is now a replica: reconnect (and resend) so DNS finds the primary. */
+export function reconnectOnReadOnly(err: Error): 2 | false {
+  return /READONLY/.test(err.message) ? 2 : false;
+}
+
+export function redisOptions(s: RedisConnectionSettings): RedisOptions {
   return {
     connectTimeout: s.timeoutMs,
+    // Also bounds commands waiting in the offline queue while (re)connecting: nothing waits past the timeout.
     commandTimeout: s.timeoutMs,
     // A request fails fast (and is answered 503) rather than waiting through many reconnects.
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
-    // After a failover the old primary answers READONLY: reconnect so DNS leads to the new primary.
-    reconnectOnError: (err) => (/READONLY/.test(err.message) ? 2 : false),
+    reconnectOnError: reconnectOnReadOnly,
     enableAutoPipelining: true,
     ...(s.username ? { username: s.username } : {}),
     ...(s.password ? { password: s.password } : {}),
-    ...(s.tls ? { tls: {} } : {}),
+    ...(s.tls || s.url?.startsWith('rediss://') ? { tls: {} } : {}),
   };
 }
 
+export function clusterOptions(s: RedisConnectionSettings, scaleReads: 'master' | 'slave' = 'master'): ClusterOptions {
+  return {
+    redisOptions: redisOptions(s),
+    scaleReads,
+    enableAutoPipelining: true,
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: s.timeoutMs,
+    // Picks up a promoted replica even when no MOVED arrives to tell us (e.g. only reads to other shards).
+    slotsRefreshInterval: 2000,
+    // ElastiCache with TLS: certificates name the configuration endpoint, so connect by the name, not its IP.
+    ...(s.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+  };
+}
+
+/** The client every handler writes (and by default reads) through: the primaries. */
 export function createRedisClient(s: RedisConnectionSettings): RedisClient {
-  const options = commonOptions(s);
-  if (s.clusterNodes && s.clusterNodes.length > 0) {
-    const clusterOptions: ClusterOptions = {
-      redisOptions: options,
-      enableAutoPipelining: true,
-      maxRedirections: 16,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      slotsRefreshTimeout: s.timeoutMs,
-      // ElastiCache with TLS: certificates name the configuration endpoint, not the node IPs.
-      ...(s.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
-    };
-    return new Cluster(s.clusterNodes, clusterOptions);
-  }
-  const url = s.url ?? 'redis://127.0.0.1:6379';
-  return new Redis(url, options);
+  if (s.clusterNodes && s.clusterNodes.length > 0) return new Cluster(s.clusterNodes, clusterOptions(s));
+  return new Redis(s.url ?? 'redis://127.0.0.1:6379', redisOptions(s));
+}
+
+/**
+ * A second client whose reads go to replicas, when REDIS_READ_FROM=replica: a cluster client with
+ * `scaleReads: 'slave'`, or a client of the replication group's reader endpoint. Kept apart from the primary
+ * client so a read-modify-write elsewhere in the domain never reads stale data by accident.
+ */
+export function createReplicaReader(s: RedisConnectionSettings): RedisClient | undefined {
+  if (s.readFrom !== 'replica') return undefined;
+  if (s.clusterNodes && s.clusterNodes.length > 0) return new Cluster(s.clusterNodes, clusterOptions(s, 'slave'));
+  if (s.readerUrl) return new Redis(s.readerUrl, redisOptions(s));
+  return undefined;
 }
 
 let shared: RedisClient | undefined;
@@ -95,15 +203,73 @@ export function primaries(client: RedisClient): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client];
 }
 
+function nodeKey(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
+/** The slots whose primary, as the client last learnt the topology, is not among `visited`. */
+function uncoveredSlots(cluster: Cluster, visited: Set<string>): number {
+  let missing = 0;
+  for (let slot = 0; slot < HASH_SLOTS; slot++) {
+    const owner = cluster.slots[slot]?.[0];
+    if (!owner || !visited.has(owner)) missing++;
+  }
+  return missing;
+}
+
+/**
+ * Runs keyspace-wide work on every primary. In cluster mode it checks, before and after, that the primaries
+ * visited own every slot: a shard whose primary died (and whose replica is not yet promoted, or was promoted while
+ * the work ran) is answered 503 rather than silently left out of a count or an invalidation.
+ */
+export async function forEachPrimary<T>(client: RedisClient, work: (node: Redis) => Promise<T>): Promise<T[]> {
+  if (!isCluster(client)) {
+    try {
+      return [await work(client)];
+    } catch (e) {
+      throw translateRedisError(e);
+    }
+  }
+  if (client.status !== 'ready') {
+    // A cold client has no topology yet: one round trip to learn it.
+    await client.ping().catch((e: unknown) => {
+      throw translateRedisError(e);
+    });
+  }
+  const nodes = client.nodes('master');
+  const visited = new Set(nodes.map(nodeKey));
+  const check = () => {
+    const missing = uncoveredSlots(client, visited);
+    if (missing > 0) {
+      throw new UnavailableError(
+        `${missing} hash slots have no reachable primary (a failover is in progress); retry shortly`,
+      );
+    }
+  };
+  check();
+  let results: T[];
+  try {
+    results = await Promise.all(nodes.map(work));
+  } catch (e) {
+    throw translateRedisError(e);
+  }
+  check();
+  return results;
+}
+
 const UNAVAILABLE_PATTERNS =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY /;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY |Cluster isn't ready|NOAUTH|WRONGPASS/;
 
 /** Maps what ioredis throws to the domain's error vocabulary; unknown failures stay INTERNAL. */
 export function translateRedisError(err: unknown): CacheError {
   if (err instanceof CacheError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/^OOM /.test(message) || message.includes('OOM command not allowed')) {
-    return new CacheError('OUT_OF_MEMORY', 'the cache is full and its eviction policy refuses new writes');
+    return new CacheError(
+      'OUT_OF_MEMORY',
+      'the cache is out of memory and its eviction policy refuses new writes (noeviction, or no key the policy ' +
+        'may evict); delete or invalidate entries, wait for TTLs to expire, or raise the memory limit',
+    );
   }
   if (message.includes('WRONGTYPE')) {
     return new CacheError('WRONG_TYPE', 'the key holds a different kind of value');

@@ -46,6 +46,8 @@ export const setEntryBody = (limits: SchemaLimits) =>
     /** Any JSON value, null included (a stored null is a hit: negative caching). */
     value: z.unknown(),
     ttl: ttlSchema(limits).optional(),
+    /** `replicated`: answer after a replica has the write too (WAIT), or say it did not in time. */
+    durability: z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' }).optional(),
   });
 
 export const invalidateBody = (limits: SchemaLimits) =>

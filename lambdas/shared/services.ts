@@ -1,6 +1,16 @@
 import { EntryStore } from '../domain/entries';
+import { UnavailableError } from './errors';
 import { runtimeConfig, type RuntimeConfig } from './config';
-import { connectionSettingsFromEnv, createRedisClient, sharedRedis, setSharedRedis, type RedisClient } from './redis';
+import {
+  connectionSettingsFromEnv,
+  createRedisClient,
+  createReplicaReader,
+  sharedRedis,
+  setSharedRedis,
+  withSecretCredentials,
+  type RedisClient,
+  type RedisConnectionSettings,
+} from './redis';
 import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './schemas';
 
 /**
@@ -9,35 +19,67 @@ import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './schemas';
  */
 export interface Services {
   config: RuntimeConfig;
+  /** Writes, strong reads and keyspace-wide work: always the primaries. */
   redis: RedisClient;
+  /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
+  replicaReader?: RedisClient;
   entries: EntryStore;
   schemaLimits: SchemaLimits;
 }
 
 let current: Services | undefined;
+/** Connection settings with secret credentials resolved (set by readyServices before the first build). */
+let resolvedSettings: RedisConnectionSettings | undefined;
 
 export function services(): Services {
   if (current) return current;
   const config = runtimeConfig();
-  const redis = sharedRedis(() => createRedisClient(connectionSettingsFromEnv(process.env, config.redisTimeoutMs)));
+  const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
+  const redis = sharedRedis(() => createRedisClient(settings));
+  const replicaReader = createReplicaReader(settings);
   current = {
     config,
     redis,
-    entries: new EntryStore(redis, config),
+    replicaReader,
+    entries: new EntryStore(redis, config, { replicaReader }),
     schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
   };
   return current;
 }
 
-/** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
-export function resetServices(client?: RedisClient): void {
-  current = undefined;
-  setSharedRedis(client);
+/**
+ * The services, after fetching the RBAC password from Secrets Manager when REDIS_AUTH_SECRET_ARN is set (once per
+ * process; the control-plane call is never on the path of later requests).
+ */
+export async function readyServices(): Promise<Services> {
+  if (current) return current;
+  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+    const config = runtimeConfig();
+    const settings = connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
+    resolvedSettings = await withSecretCredentials(settings).catch(() => {
+      throw new UnavailableError('the cache credentials could not be read from Secrets Manager; retry shortly');
+    });
+  }
+  return services();
 }
 
-/** Closes the process-wide client, if one was made, and forgets the services (shutdown and tests). */
+/** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
+export function resetServices(client?: RedisClient): void {
+  const reader = current?.replicaReader;
+  current = undefined;
+  resolvedSettings = undefined;
+  setSharedRedis(client);
+  reader?.disconnect();
+}
+
+/** Closes the process-wide clients, if any were made, and forgets the services (shutdown and tests). */
 export async function closeServices(): Promise<void> {
   const client = current?.redis;
-  resetServices();
-  if (client) await client.quit().catch(() => client.disconnect());
+  const reader = current?.replicaReader;
+  current = undefined;
+  resolvedSettings = undefined;
+  setSharedRedis(undefined);
+  await Promise.all(
+    [client, reader].filter((c): c is RedisClient => !!c).map((c) => c.quit().catch(() => c.disconnect())),
+  );
 }
