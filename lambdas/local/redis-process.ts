@@ -39,6 +39,8 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** Kills it hard, as a crash would, keeping the folder (for fault tests). */
   kill(): void;
+  /** Starts it again on the same port with the same arguments (after kill), e.g. "Redis is back". */
+  restart(): Promise<void>;
 }
 
 async function waitForPing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -72,35 +74,53 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   if (options.maxmemory) args.push('--maxmemory', options.maxmemory);
   if (options.maxmemoryPolicy) args.push('--maxmemory-policy', options.maxmemoryPolicy);
   args.push(...(options.args ?? []));
-  const child = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
-  const spawned = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (e) =>
-      reject(new Error(`could not start redis-server (${e.message}); install it, e.g. apt-get install redis-server`)),
-    );
-  });
-  await spawned;
+  const launch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
+    const child = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e) =>
+        reject(new Error(`could not start redis-server (${e.message}); install it, e.g. apt-get install redis-server`)),
+      );
+    });
+    try {
+      await waitForPing(port, child, 10_000);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    return { child, exited };
+  };
+  let current: { child: ChildProcess; exited: Promise<void> };
   try {
-    await waitForPing(port, child, 10_000);
+    current = await launch();
   } catch (e) {
-    child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  return {
+  const running = () => current.child.exitCode === null && current.child.signalCode === null;
+  const handle: RedisProcess = {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    process: child,
+    process: current.child,
     kill: () => {
-      child.kill('SIGKILL');
+      current.child.kill('SIGKILL');
+    },
+    restart: async () => {
+      if (running()) {
+        current.child.kill('SIGKILL');
+        await current.exited;
+      }
+      current = await launch();
+      handle.process = current.child;
     },
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
+      if (running()) {
+        const { child, exited } = current;
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
         await exited;
@@ -109,4 +129,5 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return handle;
 }
