@@ -155,9 +155,11 @@ export function redisOptions(s: RedisConnectionSettings): RedisOptions {
 
 export function clusterOptions(s: RedisConnectionSettings, scaleReads: 'master' | 'slave' = 'master'): ClusterOptions {
   return {
-    redisOptions: redisOptions(s),
+    redisOptions: { ...redisOptions(s), enableAutoPipelining: false },
     scaleReads,
-    enableAutoPipelining: true,
+    // Off in cluster mode: an auto-pipeline mixes slots of one node, and after a failover its MOVED replies differ
+    // per slot, so ioredis cannot redirect the batch and hands the MOVED to the caller.
+    enableAutoPipelining: false,
     maxRedirections: 16,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
@@ -258,7 +260,7 @@ export async function forEachPrimary<T>(client: RedisClient, work: (node: Redis)
 }
 
 const UNAVAILABLE_PATTERNS =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY |Cluster isn't ready|NOAUTH|WRONGPASS/;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY |Cluster isn't ready|NOAUTH|WRONGPASS|^MOVED |^ASK /;
 
 /** Maps what ioredis throws to the domain's error vocabulary; unknown failures stay INTERNAL. */
 export function translateRedisError(err: unknown): CacheError {
@@ -277,5 +279,6 @@ export function translateRedisError(err: unknown): CacheError {
   if (UNAVAILABLE_PATTERNS.test(message) || (err as { name?: string })?.name === 'MaxRetriesPerRequestError') {
     return new UnavailableError();
   }
-  return new CacheError('INTERNAL', 'the cache failed to process the request');
+  // Keep what Redis said for the log line (the client only ever sees the generic message).
+  return Object.assign(new CacheError('INTERNAL', 'the cache failed to process the request'), { cause: err });
 }
