@@ -15,10 +15,16 @@ export interface Synthesized {
  * template, and bundling six functions per synth would make the suite slow (test/infra/synth.test.ts bundles).
  */
 export function synth(preset: 'dev' | 'prod', overrides: ConfigInput = {}, options: { bundle?: boolean } = {}): Synthesized {
+  const built = build(preset, overrides, options);
+  return { ...built, template: Template.fromStack(built.stack) };
+}
+
+/** The app and stack, not yet synthesized (Template.fromStack synthesizes the app, once). */
+export function build(preset: 'dev' | 'prod', overrides: ConfigInput = {}, options: { bundle?: boolean } = {}): Omit<Synthesized, 'template'> {
   const app = new App({ context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
   const config = buildConfig(preset, overrides);
   const stack = new SkycacheStack(app, `skycache-${preset}`, { config });
-  return { app, stack, config, template: Template.fromStack(stack) };
+  return { app, stack, config };
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
