@@ -185,7 +185,8 @@ export class SkycacheStack extends Stack {
       functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),
       exporter: this.backup?.exporter.function,
       alarmEmail: config.alarmEmail || undefined,
-      dashboardName: `${this.stackName}-${config.preset}`,
+      // Dashboards are global to the account: the region keeps two deployments apart.
+      dashboardName: `${this.stackName}-${this.region}`,
       keyRemovalPolicy: dataRemoval,
     });
 
@@ -200,7 +201,7 @@ export class SkycacheStack extends Stack {
     new CfnOutput(this, 'CacheAuthSecretArn', { value: this.cache.authSecret.secretArn, description: 'Secret with the RBAC user and password' });
     if (this.backup) new CfnOutput(this, 'BackupBucket', { value: this.backup.bucket.bucketName, description: 'Where snapshots are exported' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
-    new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${config.preset}` });
+    new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${this.region}` });
 
     acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup });
   }
