@@ -31,10 +31,13 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const PRESETS = ['dev', 'prod'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
-/** Engine versions this stack knows how to configure (parameter group family, RBAC support). */
+/**
+ * Engine versions this stack knows how to configure, with their parameter group family. Redis OSS 6.x is left out:
+ * TransitEncryptionMode (TLS *required*) needs Redis OSS 7.0.5 or later.
+ */
 export const ENGINE_VERSIONS: Record<Engine, Record<string, string>> = {
   valkey: { '7.2': 'valkey7', '8.0': 'valkey8', '8.1': 'valkey8' },
-  redis: { '6.2': 'redis6.x', '7.0': 'redis7', '7.1': 'redis7' },
+  redis: { '7.0': 'redis7', '7.1': 'redis7' },
 };
 
 const QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
@@ -246,7 +249,7 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   const family = nodeFamily(c.nodeType);
   const versions = Object.keys(ENGINE_VERSIONS[c.engine]);
   if (!versions.includes(c.engineVersion)) {
-    problems.push(`engineVersion: ${c.engine} ${c.engineVersion} is not supported; use one of ${versions.join(', ')} (RBAC needs Redis OSS 6+ or Valkey 7.2+)`);
+    problems.push(`engineVersion: ${c.engine} ${c.engineVersion} is not supported; use one of ${versions.join(', ')} (TLS mode "required" needs Redis OSS 7.0.5+ or Valkey 7.2+)`);
   }
   if (c.multiAz && c.replicasPerShard < 1) {
     problems.push('multiAz: Multi-AZ needs at least one replica per shard (set replicasPerShard >= 1, or multiAz=false)');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -271,5 +271,5 @@ export class CacheCluster extends Construct {
 }
 
 function pad(n: number, width: number): string {
-  return Token.isUnresolved(n) ? String(n) : String(n).padStart(width, '0');
+  return String(n).padStart(width, '0');
 }

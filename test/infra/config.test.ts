@@ -98,7 +98,8 @@ describe('validation with clear messages', () => {
   });
 
   test('engine and version must match', () => {
-    expect(problems('dev', { engine: 'redis', engineVersion: '8.0' })).toMatch(/engineVersion: redis 8.0 is not supported; use one of 6.2, 7.0, 7.1/);
+    expect(problems('dev', { engine: 'redis', engineVersion: '8.0' })).toMatch(/engineVersion: redis 8.0 is not supported; use one of 7.0, 7.1/);
+    expect(problems('dev', { engine: 'redis', engineVersion: '6.2' })).toMatch(/engineVersion: redis 6.2 is not supported/);
     expect(problems('dev', { engine: 'memcached' })).toMatch(/engine:/);
   });
 
