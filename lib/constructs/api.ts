@@ -112,14 +112,14 @@ export class Api extends Construct {
       type: apigateway.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
       templates: {
-        'application/json': '{"error":{"code":"VALIDATION_FAILED","message":"$util.escapeJavaScript($context.error.validationErrorString)"}}',
+        'application/json': errorTemplate('VALIDATION_FAILED'),
       },
     });
     this.restApi.addGatewayResponse('BadRequestParameters', {
       type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
       statusCode: '400',
       templates: {
-        'application/json': '{"error":{"code":"BAD_REQUEST","message":"$util.escapeJavaScript($context.error.validationErrorString)"}}',
+        'application/json': errorTemplate('BAD_REQUEST'),
       },
     });
 
@@ -174,6 +174,14 @@ export class Api extends Construct {
   get url(): string {
     return this.restApi.url;
   }
+}
+
+/**
+ * `{"error":{"code","message"}}` with the validator's message. escapeJavaScript also escapes `'` as `\'`, which is
+ * not JSON: put those back.
+ */
+function errorTemplate(code: string): string {
+  return `{"error":{"code":"${code}","message":"$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\\\'","'")"}}`;
 }
 
 function pathParameters(path: string): string[] {

@@ -164,3 +164,12 @@ describe('stage', () => {
     expect(Object.keys(iam.template.findOutputs('ApiKeyId'))).toHaveLength(0);
   });
 });
+
+test('validation failures at the gateway answer 400 in the handlers’ error shape', () => {
+  dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+    ResponseType: 'BAD_REQUEST_BODY',
+    StatusCode: '400',
+    ResponseTemplates: { 'application/json': Match.stringLikeRegexp('^\\{"error":\\{"code":"VALIDATION_FAILED","message":') },
+  });
+  dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'BAD_REQUEST_PARAMETERS', StatusCode: '400' });
+});
