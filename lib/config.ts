@@ -122,6 +122,10 @@ export const configSchema = z
 
     // --- API
     authMode: z.enum(AUTH_MODES),
+    /** A WAFv2 web ACL on the stage (AWS IP reputation list, optional per-IP rate limit). */
+    wafEnabled: bool,
+    /** Requests per 5 minutes one IP may send before WAF blocks it; 0 for no rate rule. */
+    wafRateLimitPer5Min: z.union([z.literal(0), int(10, 2_000_000_000)]),
     stageName: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits or underscores'),
     throttleRateLimit: z.coerce.number().min(1).max(10000),
     throttleBurstLimit: int(1, 5000),
@@ -166,6 +170,7 @@ const common = {
   exportSchedule: 'cron(30 5 * * ? *)',
   alarmEmail: '',
   authMode: 'apiKey',
+  wafRateLimitPer5Min: 0,
   quotaPeriod: 'DAY',
   redisTimeoutMs: 2000,
   retryAfterSeconds: 1,
@@ -189,6 +194,7 @@ export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
     exportTransitionDays: 30,
     exportExpirationDays: 90,
     stageName: 'dev',
+    wafEnabled: false,
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
     quotaLimit: 100_000,
@@ -213,6 +219,7 @@ export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
     exportTransitionDays: 30,
     exportExpirationDays: 365,
     stageName: 'prod',
+    wafEnabled: true,
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
     quotaLimit: 50_000_000,
@@ -265,6 +272,9 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   }
   if (c.exportEnabled && DATA_TIERING_FAMILIES.includes(family)) {
     problems.push(`exportEnabled: ElastiCache cannot export backups of data-tiering nodes (${c.nodeType}) to S3; set exportEnabled=false or pick another node type`);
+  }
+  if (!c.wafEnabled && c.wafRateLimitPer5Min > 0) {
+    problems.push('wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true');
   }
   if (c.defaultTtlSeconds > c.maxTtlSeconds) {
     problems.push(`defaultTtlSeconds: ${c.defaultTtlSeconds} exceeds maxTtlSeconds (${c.maxTtlSeconds})`);

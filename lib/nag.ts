@@ -39,7 +39,9 @@ export function acknowledgeFindings(s: NagScope): void {
     }
     ack(method, 'AwsSolutions-COG4', 'skycache is a service-to-service cache, called by backends, not end users: it is authorized by API keys (usage plan) or AWS_IAM, so there is no Cognito user pool to authorize against.');
   }
-  ack(s.api.stage, 'AwsSolutions-APIG3', 'No WAF web ACL by default: callers must present an API key (or SigV4) and are throttled per key by the usage plan and per stage; attach a WAFv2 web ACL to the stage where IP-based rules are needed.');
+  if (!s.api.webAcl) {
+    ack(s.api.stage, 'AwsSolutions-APIG3', 'WAF is off in this configuration (wafEnabled=false, the dev preset): callers must present an API key (or SigV4) and are throttled per key by the usage plan and per stage. The prod preset associates a WAFv2 web ACL.');
+  }
   const cloudWatchRole = s.api.restApi.node.tryFindChild('CloudWatchRole');
   if (cloudWatchRole) {
     ack(cloudWatchRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The account-level role API Gateway uses to write execution and access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and is scoped to CloudWatch Logs.');

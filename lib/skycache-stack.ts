@@ -159,6 +159,8 @@ export class SkycacheStack extends Stack {
       loggingLevel: config.preset === 'prod' ? apigateway.MethodLoggingLevel.ERROR : apigateway.MethodLoggingLevel.INFO,
       accessLogRetention: retention(config.apiLogRetentionDays),
       logEncryptionKey: key,
+      waf: config.wafEnabled,
+      wafRateLimitPer5Min: config.wafRateLimitPer5Min,
     });
 
     if (config.exportEnabled) {

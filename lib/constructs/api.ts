@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../../lambdas/routes';
 import { toGatewaySchema, type SchemaLimits } from '../../lambdas/shared/schemas';
@@ -33,6 +34,14 @@ export interface ApiProps {
   readonly accessLogRetention?: logs.RetentionDays;
   /** @default AWS-owned encryption of CloudWatch Logs */
   readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Associate a WAFv2 web ACL with the stage: AWS's IP reputation list, and a per-IP rate rule when
+   * `wafRateLimitPer5Min` is set. (No body-inspecting rule groups: cached values are arbitrary JSON.)
+   * @default false
+   */
+  readonly waf?: boolean;
+  /** Requests per 5 minutes per IP before WAF blocks; 0 for none. @default 0 */
+  readonly wafRateLimitPer5Min?: number;
 }
 
 /**
@@ -48,6 +57,7 @@ export class Api extends Construct {
   readonly apiKey?: apigateway.IApiKey;
   readonly usagePlan?: apigateway.UsagePlan;
   readonly methods: apigateway.Method[] = [];
+  readonly webAcl?: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -66,7 +76,7 @@ export class Api extends Construct {
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
-      // Anything the route table does not name is answered by API Gateway itself.
+      // Keys travel in the x-api-key header.
       apiKeySourceType: authMode === 'apiKey' ? apigateway.ApiKeySourceType.HEADER : undefined,
       deployOptions: {
         stageName: props.stageName ?? 'dev',
@@ -159,6 +169,8 @@ export class Api extends Construct {
       );
     }
 
+    if (props.waf) this.webAcl = this.addWebAcl(props.wafRateLimitPer5Min ?? 0);
+
     if (authMode === 'apiKey') {
       this.apiKey = this.restApi.addApiKey('ApiKey', { description: 'skycache: the default API key' });
       this.usagePlan = this.restApi.addUsagePlan('UsagePlan', {
@@ -173,6 +185,36 @@ export class Api extends Construct {
 
   get url(): string {
     return this.restApi.url;
+  }
+
+  private addWebAcl(rateLimit: number): wafv2.CfnWebACL {
+    const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true });
+    const rules: wafv2.CfnWebACL.RuleProperty[] = [
+      {
+        name: 'aws-ip-reputation',
+        priority: 0,
+        overrideAction: { none: {} },
+        statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: 'AWSManagedRulesAmazonIpReputationList' } },
+        visibilityConfig: visibility('skycache-ip-reputation'),
+      },
+    ];
+    if (rateLimit > 0) {
+      rules.push({
+        name: 'rate-per-ip',
+        priority: 1,
+        action: { block: {} },
+        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP' } },
+        visibilityConfig: visibility('skycache-rate-per-ip'),
+      });
+    }
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('skycache-api'),
+      rules,
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.stage.stageArn, webAclArn: acl.attrArn });
+    return acl;
   }
 }
 

@@ -173,3 +173,28 @@ test('validation failures at the gateway answer 400 in the handlers’ error sha
   });
   dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'BAD_REQUEST_PARAMETERS', StatusCode: '400' });
 });
+
+describe('WAF', () => {
+  test('prod associates a regional web ACL (IP reputation list) with the stage', () => {
+    prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })],
+    });
+    const stageId = prod.stack.resolve((prod.stack.api.stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
+    prod.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: stageId }])] }),
+    });
+  });
+
+  test('a per-IP rate rule when configured', () => {
+    const s = synth('prod', { wafRateLimitPer5Min: 5000 });
+    s.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 5000, AggregateKeyType: 'IP' } } })]),
+    });
+  });
+
+  test('dev has no web ACL', () => {
+    dev.template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  });
+});

@@ -144,3 +144,8 @@ describe('validation with clear messages', () => {
     expect(message).toMatch(/multiAz:/);
   });
 });
+
+test('a WAF rate limit needs WAF', () => {
+  expect(() => buildConfig('dev', { wafRateLimitPer5Min: 1000 })).toThrow(/wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true/);
+  expect(buildConfig('dev', { wafEnabled: true, wafRateLimitPer5Min: 1000 }).wafRateLimitPer5Min).toBe(1000);
+});
