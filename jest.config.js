@@ -9,6 +9,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testTimeout: 60000,
+  setupFiles: ["<rootDir>/test/setup-env.ts"],
   // Suites that own redis-server processes run in separate workers; two cores, so two workers.
   maxWorkers: 2,
+  // A leaked client must never hang CI for its whole time limit; suites still close what they open.
+  forceExit: true,
 };

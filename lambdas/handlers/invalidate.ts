@@ -1,0 +1,9 @@
+import { json } from '../shared/http';
+import { httpHandler } from '../shared/middleware';
+import { invalidateBody } from '../shared/schemas';
+
+/** POST /cache/invalidate */
+export const handler = httpHandler({
+  body: invalidateBody,
+  handle: async ({ body, services }) => json(200, { invalidated: await services.entries.invalidate(body) }),
+});

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+
+/** A free TCP port on loopback, as the OS hands one out. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisProcessOptions {
+  /** e.g. '256mb'; unset means no limit. */
+  maxmemory?: string;
+  maxmemoryPolicy?: string;
+  /** Further `redis-server` arguments, e.g. ['--cluster-enabled', 'yes']. */
+  args?: string[];
+  port?: number;
+  /** redis-server binary (default: the one on PATH). */
+  binary?: string;
+}
+
+export interface RedisProcess {
+  port: number;
+  url: string;
+  dir: string;
+  process: ChildProcess;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its working folder. */
+  stop(): Promise<void>;
+  /** Kills it hard, as a crash would, keeping the folder (for fault tests). */
+  kill(): void;
+}
+
+async function waitForPing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with code ${child.exitCode}`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts a private `redis-server` on a free loopback port, keeping nothing on disk. Used by `npm start` when no
+ * REDIS_URL is given, and by the tests, which never touch the shared Redis on 6379.
+ */
+export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'skycache-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  args.push('--logfile', join(dir, 'redis.log'));
+  if (options.maxmemory) args.push('--maxmemory', options.maxmemory);
+  if (options.maxmemoryPolicy) args.push('--maxmemory-policy', options.maxmemoryPolicy);
+  args.push(...(options.args ?? []));
+  const child = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (e) =>
+      reject(new Error(`could not start redis-server (${e.message}); install it, e.g. apt-get install redis-server`)),
+    );
+  });
+  await spawned;
+  try {
+    await waitForPing(port, child, 10_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    process: child,
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

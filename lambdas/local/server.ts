@@ -1,0 +1,222 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { routes as routeTable, type RouteDefinition } from '../routes';
+import { errorBody, REQUEST_ID_HEADER } from '../shared/http';
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** API Gateway refuses payloads over 10 MB; the local server does the same. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  segments: string[];
+  /** More literal segments win, as API Gateway prefers /cache/stats over /cache/{key}. */
+  specificity: number;
+}
+
+function compile(route: RouteDefinition): CompiledRoute {
+  const segments = route.path.split('/').filter(Boolean);
+  return { route, segments, specificity: segments.filter((s) => !s.startsWith('{')).length };
+}
+
+function matchPath(compiled: CompiledRoute, parts: string[]): Record<string, string> | null {
+  if (compiled.segments.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const seg = compiled.segments[i];
+    if (seg.startsWith('{')) params[seg.slice(1, -1)] = parts[i];
+    else if (seg !== parts[i]) return null;
+  }
+  return params;
+}
+
+/** The Lambda context a handler gets locally: enough for the logger, no deadline. */
+function localContext(requestId: string, functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Builds the API Gateway REST proxy event (v1 payload) that the deployed API would send for this request. */
+export function toProxyEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: RouteDefinition,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    const value = req.rawHeaders[i + 1];
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    query[k] = v;
+    (multiQuery[k] ??= []).push(v);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  const hasParams = Object.keys(pathParameters).length > 0;
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: hasParams ? pathParameters : null,
+    stageVariables: null,
+    body: body.length ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: route.method,
+      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: route.id,
+      resourcePath: route.path,
+    },
+  };
+}
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  routes?: readonly RouteDefinition[];
+  /** Resolves a route's handler module; by default the modules under lambdas/handlers/. */
+  loadHandler?: (module: string) => ProxyHandler;
+}
+
+export interface LocalServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function defaultLoader(module: string): ProxyHandler {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(`../handlers/${module}`).handler as ProxyHandler;
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string, requestId: string, extra: Record<string, string> = {}): void {
+  send(
+    res,
+    status,
+    { 'content-type': 'application/json; charset=utf-8', [REQUEST_ID_HEADER]: requestId, ...extra },
+    JSON.stringify(errorBody(code, message)),
+  );
+}
+
+/**
+ * Serves the route table over HTTP by invoking the same handler functions that run in Lambda, with the events
+ * API Gateway would send. Returns once it listens.
+ */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const compiled = (options.routes ?? routeTable).map(compile).sort((a, b) => b.specificity - a.specificity);
+  const load = options.loadHandler ?? defaultLoader;
+  const handlers = new Map<string, ProxyHandler>();
+  const handlerFor = (module: string) => {
+    let h = handlers.get(module);
+    if (!h) handlers.set(module, (h = load(module)));
+    return h;
+  };
+
+  const server = createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let parts: string[];
+      try {
+        parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      } catch {
+        return sendError(res, 400, 'BAD_REQUEST', 'the path is not valid percent-encoding', requestId);
+      }
+      const candidates = compiled
+        .map((c) => ({ c, params: matchPath(c, parts) }))
+        .filter((m): m is { c: CompiledRoute; params: Record<string, string> } => m.params !== null);
+      if (candidates.length === 0) {
+        return sendError(res, 404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${url.pathname}`, requestId);
+      }
+      const chosen = candidates.find((m) => m.c.route.method === req.method);
+      if (!chosen) {
+        const allowed = [...new Set(candidates.map((m) => m.c.route.method))].join(', ');
+        return sendError(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here; use ${allowed}`, requestId, { allow: allowed });
+      }
+      const body = await readBody(req);
+      if (body === 'too-large') {
+        return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`, requestId);
+      }
+      const { route } = chosen.c;
+      const event = toProxyEvent(req, url, route, chosen.params, body, requestId);
+      const result = await handlerFor(route.handler)(event, localContext(requestId, `skycache-${route.handler}`));
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+      send(res, result.statusCode, headers, result.body ?? '');
+    } catch {
+      if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'the request could not be completed', requestId);
+      else res.destroy();
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

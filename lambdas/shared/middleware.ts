@@ -1,0 +1,130 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { CacheError, UnavailableError } from './errors';
+import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './http';
+import { logger } from './logger';
+import { translateRedisError } from './redis';
+import { describeIssues, keySchema, type SchemaLimits } from './schemas';
+import { services, type Services } from './services';
+
+/** What a route's code sees: the validated body and helpers, no Lambda types. */
+export interface RouteRequest<B> {
+  body: B;
+  services: Services;
+  requestId: string;
+  /** A validated cache key from the path parameter or, failing that, the `key` query parameter. */
+  key(name?: string): string;
+  query(name: string): string | undefined;
+  header(name: string): string | undefined;
+}
+
+export interface RouteSpec<B> {
+  /** Schema of the JSON body; the same function the route table hands to API Gateway. */
+  body?: (limits: SchemaLimits) => z.ZodType<B>;
+  handle: (request: RouteRequest<B>) => Promise<HttpResult>;
+}
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const requestIds = new WeakMap<object, string>();
+function requestIdOf(event: APIGatewayProxyEvent): string {
+  let id = requestIds.get(event);
+  if (!id) {
+    id = event.requestContext?.requestId || randomUUID();
+    requestIds.set(event, id);
+  }
+  return id;
+}
+
+/** Rejects before the body is read: a JSON API takes JSON. */
+function parseJsonBody(event: APIGatewayProxyEvent): unknown {
+  const contentType = header(event, 'content-type');
+  if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
+    throw new CacheError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not "${contentType}"`);
+  }
+  const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (!text) throw new CacheError('BAD_REQUEST', 'request body is required (a JSON object)');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CacheError('INVALID_JSON', `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function errorResult(error: unknown, retryAfterSeconds: number): HttpResult {
+  const known = error instanceof CacheError ? error : translateRedisError(error);
+  if (known.code === 'INTERNAL') {
+    logger.error('request failed', error as Error);
+    return { status: 500, body: errorBody('INTERNAL', 'the request could not be completed') };
+  }
+  const headers = known.code === 'UNAVAILABLE' ? { 'retry-after': String(retryAfterSeconds) } : undefined;
+  return { status: STATUS_OF[known.code], body: errorBody(known.code, known.message, known.details), headers };
+}
+
+/** Bounds a request's wait on Redis: past the deadline the client gets a 503, never a Lambda timeout. */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`the cache did not answer within ${ms} ms; retry shortly`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Answers every failure as the JSON error model, with the request id, and never a stack trace. */
+const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  onError: async (request) => {
+    let retryAfter = 1;
+    try {
+      retryAfter = services().config.retryAfterSeconds;
+    } catch {
+      // configuration itself failed: keep the default
+    }
+    request.response = toProxyResult(errorResult(request.error, retryAfter), requestIdOf(request.event));
+  },
+});
+
+/**
+ * Wraps a route's code as a Lambda handler (API Gateway REST proxy event in, proxy result out): parse, validate,
+ * call the domain within the Redis deadline, map the result or the error to HTTP.
+ */
+export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
+  const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const svc = services();
+    const requestId = requestIdOf(event);
+    let body = undefined as B;
+    if (spec.body) {
+      const parsed = spec.body(svc.schemaLimits).safeParse(parseJsonBody(event));
+      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error));
+      body = parsed.data;
+    }
+    const request: RouteRequest<B> = {
+      body,
+      services: svc,
+      requestId,
+      key(name = 'key') {
+        const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
+        if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
+        const checked = keySchema(svc.schemaLimits).safeParse(raw);
+        if (!checked.success) {
+          throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+        }
+        return checked.data;
+      },
+      query: (name) => event.queryStringParameters?.[name] ?? undefined,
+      header: (name) => header(event, name),
+    };
+    const result = await withDeadline(spec.handle(request), svc.config.redisTimeoutMs);
+    return toProxyResult(result, requestId);
+  };
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(errorResponder())
+    .handler(core) as unknown as ProxyHandler;
+}
