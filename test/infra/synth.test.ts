@@ -34,7 +34,8 @@ describe.each(['dev', 'prod'] as const)('full synth with bundling (%s)', (preset
     for (const dir of bundles) {
       expect(fs.existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
       const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
-      expect(code.split('\n').length).toBeLessThan(20);
+      // Minified: long lines (multi-line string literals such as Lua scripts keep their own newlines).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
       expect(code).toMatch(/export\s*\{/);
     }
   });
