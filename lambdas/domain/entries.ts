@@ -92,8 +92,11 @@ export class EntryStore {
     options: { touchTtlSeconds?: number; consistency?: ReadConsistency } = {},
   ): Promise<Entry | null> {
     const rk = entryKey(key);
-    if (this.replicaReader && options.consistency !== 'strong' && !options.touchTtlSeconds) {
-      return this.getFromReplica(key, rk, this.replicaReader);
+    const reader = this.replicaReader;
+    if (reader && options.consistency !== 'strong' && !options.touchTtlSeconds) {
+      // The reader runs without an offline queue: until it is connected, the primary answers (a stronger read).
+      if (reader.status === 'ready') return this.getFromReplica(key, rk, reader);
+      if (reader.status === 'wait') reader.connect().catch(() => undefined);
     }
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>

@@ -140,13 +140,14 @@ export function reconnectOnReadOnly(err: Error): 2 | false {
 export function redisOptions(s: RedisConnectionSettings): RedisOptions {
   return {
     connectTimeout: s.timeoutMs,
-    // Also bounds commands waiting in the offline queue while (re)connecting: nothing waits past the timeout.
     commandTimeout: s.timeoutMs,
     // A request fails fast (and is answered 503) rather than waiting through many reconnects.
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     reconnectOnError: reconnectOnReadOnly,
     enableAutoPipelining: true,
+    // No offline queue: a queued command would run after its request was already answered 503 (see readiness.ts).
+    enableOfflineQueue: false,
     ...(s.username ? { username: s.username } : {}),
     ...(s.password ? { password: s.password } : {}),
     ...(s.tls || s.url?.startsWith('rediss://') ? { tls: {} } : {}),
@@ -160,6 +161,8 @@ export function clusterOptions(s: RedisConnectionSettings, scaleReads: 'master' 
     // Off in cluster mode: an auto-pipeline mixes slots of one node, and after a failover its MOVED replies differ
     // per slot, so ioredis cannot redirect the batch and hands the MOVED to the caller.
     enableAutoPipelining: false,
+    // As for a single node: a command never waits in a queue past the request that issued it (see readiness.ts).
+    enableOfflineQueue: false,
     maxRedirections: 16,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
