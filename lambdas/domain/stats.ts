@@ -1,5 +1,6 @@
-import { HASH_SLOTS, INTERNAL_PREFIX, slotTag, statsKeyFor } from '../shared/keyspace';
-import { forEachPrimary, isCluster, translateRedisError, type RedisClient } from '../shared/redis';
+import type Redis from 'ioredis';
+import { INTERNAL_PREFIX, slotTag, statsKeyFor } from '../shared/keyspace';
+import { forEachPrimary, isCluster, slotsOwnedBy, translateRedisError, type RedisClient } from '../shared/redis';
 
 export interface CacheStats {
   /** GETs served by the API that found an entry, across every Lambda instance. */
@@ -34,19 +35,26 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 /**
- * Reads the hit/miss counters. Their key names are known in advance (one hash, or one per cluster slot), so they
- * are fetched directly: no SCAN over the keyspace, whatever its size.
+ * Reads the hit/miss counters kept on one primary. Their key names are known in advance (one hash, or one per
+ * cluster slot), so they are fetched directly, no SCAN: in cluster mode one pipeline of HMGETs for the slots this
+ * primary owns, sent to that node alone (one round trip per shard, whatever the keyspace's size).
  */
-async function readCounters(redis: RedisClient): Promise<{ hits: number; misses: number; counterKeys: number }> {
-  const clustered = isCluster(redis);
-  const keys = clustered
-    ? Array.from({ length: HASH_SLOTS }, (_, slot) => `${INTERNAL_PREFIX}stats:{${slotTag(slot)}}`)
+async function countersOn(
+  redis: RedisClient,
+  node: Redis,
+): Promise<{ hits: number; misses: number; counterKeys: number }> {
+  const keys = isCluster(redis)
+    ? slotsOwnedBy(redis, node).map((slot) => `${INTERNAL_PREFIX}stats:{${slotTag(slot)}}`)
     : [statsKeyFor('', false)];
-  const values = await Promise.all(keys.map((k) => redis.hmget(k, 'hits', 'misses')));
+  const pipeline = node.pipeline();
+  for (const k of keys) pipeline.hmget(k, 'hits', 'misses');
+  const replies = (await pipeline.exec()) ?? [];
   let hits = 0;
   let misses = 0;
   let counterKeys = 0;
-  for (const [h, m] of values) {
+  for (const [error, value] of replies) {
+    if (error) throw error;
+    const [h, m] = value as (string | null)[];
     if (h === null && m === null) continue;
     counterKeys++;
     hits += Number(h ?? 0);
@@ -58,15 +66,16 @@ async function readCounters(redis: RedisClient): Promise<{ hits: number; misses:
 /** Hit/miss figures kept by the service plus Redis's own, summed over every primary. */
 export async function readStats(redis: RedisClient): Promise<CacheStats> {
   try {
-    const countersRead = readCounters(redis);
     // Every primary, or a 503 when a shard has none reachable: never a silently partial sum.
     const perNode = await forEachPrimary(redis, async (node) => {
-      const [info, dbsize] = await Promise.all([node.info(), node.dbsize()]);
-      return { info: parseInfo(info), dbsize };
+      const [info, dbsize, counters] = await Promise.all([node.info(), node.dbsize(), countersOn(redis, node)]);
+      return { info: parseInfo(info), dbsize, counters };
     });
     const sum = (f: (n: (typeof perNode)[number]) => number) => perNode.reduce((a, n) => a + f(n), 0);
     const num = (n: (typeof perNode)[number], field: string) => Number(n.info[field] ?? 0);
-    const { hits, misses, counterKeys } = await countersRead;
+    const hits = sum((n) => n.counters.hits);
+    const misses = sum((n) => n.counters.misses);
+    const counterKeys = sum((n) => n.counters.counterKeys);
     return {
       hits,
       misses,

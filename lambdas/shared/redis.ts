@@ -212,6 +212,14 @@ function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;
 }
 
+/** The slots `node` serves as primary, as the client last learnt the topology. */
+export function slotsOwnedBy(cluster: Cluster, node: Redis): number[] {
+  const key = nodeKey(node);
+  const owned: number[] = [];
+  for (let slot = 0; slot < HASH_SLOTS; slot++) if (cluster.slots[slot]?.[0] === key) owned.push(slot);
+  return owned;
+}
+
 /** The slots whose primary, as the client last learnt the topology, is not among `visited`. */
 function uncoveredSlots(cluster: Cluster, visited: Set<string>): number {
   let missing = 0;
