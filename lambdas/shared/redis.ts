@@ -78,7 +78,13 @@ export interface SecretSource {
 }
 
 export class SecretsManagerSource implements SecretSource {
-  constructor(private readonly client: SecretsManagerClient = new SecretsManagerClient({})) {}
+  constructor(
+    // Bounded, so a slow control plane costs a cold start seconds, not the Lambda timeout.
+    private readonly client: SecretsManagerClient = new SecretsManagerClient({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+    }),
+  ) {}
   async secretString(secretId: string): Promise<string> {
     const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
     if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`);
@@ -177,8 +183,13 @@ export function clusterOptions(s: RedisConnectionSettings, scaleReads: 'master' 
 
 /** The client every handler writes (and by default reads) through: the primaries. */
 export function createRedisClient(s: RedisConnectionSettings): RedisClient {
-  if (s.clusterNodes && s.clusterNodes.length > 0) return new Cluster(s.clusterNodes, clusterOptions(s));
-  return new Redis(s.url ?? 'redis://127.0.0.1:6379', redisOptions(s));
+  const client =
+    s.clusterNodes && s.clusterNodes.length > 0
+      ? new Cluster(s.clusterNodes, clusterOptions(s))
+      : new Redis(s.url ?? 'redis://127.0.0.1:6379', redisOptions(s));
+  // Every request waiting for a (re)connection listens for 'ready' (readiness.ts); many may wait at once.
+  client.setMaxListeners(0);
+  return client;
 }
 
 /**
