@@ -33,6 +33,10 @@ let resolvedSettings: RedisConnectionSettings | undefined;
 
 export function services(): Services {
   if (current) return current;
+  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+    // Never build a client without the credentials the secret holds: the caller must await readyServices().
+    throw new UnavailableError('the cache credentials have not been read yet; retry shortly');
+  }
   const config = runtimeConfig();
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
