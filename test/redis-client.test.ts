@@ -6,6 +6,7 @@ import {
   createRedisClient,
   createReplicaReader,
   credentialsFromSecret,
+  forEachPrimary,
   forgetCachedCredentials,
   isCluster,
   parseClusterNodes,
@@ -123,5 +124,41 @@ describe('Redis errors as the client sees them', () => {
     ['ERR something unexpected', 'INTERNAL'],
   ])('%s → %s', (message, code) => {
     expect(translateRedisError(new Error(message)).code).toBe(code);
+  });
+});
+
+describe('keyspace-wide work in cluster mode (forEachPrimary)', () => {
+  // A stand-in with the parts of ioredis's Cluster that forEachPrimary reads: the slot table and the primaries.
+  const node = (port: number) => ({ options: { host: '10.0.0.1', port } });
+  function fakeCluster(owners: number[]) {
+    const nodes = [...new Set(owners)].map(node);
+    const slots = Array.from({ length: 16384 }, (_, s) => [`10.0.0.1:${owners[Math.floor((s * owners.length) / 16384)]}`]);
+    return { isCluster: true, status: 'ready', slots, nodes: () => nodes } as unknown as Parameters<typeof forEachPrimary>[0];
+  }
+
+  test('visits every primary when they own every slot', async () => {
+    const visited: number[] = [];
+    await forEachPrimary(fakeCluster([1, 2, 3]), async (n) => void visited.push(Number(n.options.port)));
+    expect(visited.sort()).toEqual([1, 2, 3]);
+  });
+
+  test('a shard whose primary dropped out of the pool is a 503 before any work', async () => {
+    const cluster = fakeCluster([1, 2, 3]);
+    const alive = (cluster as unknown as { nodes: () => unknown[] }).nodes().slice(0, 2);
+    (cluster as unknown as { nodes: () => unknown[] }).nodes = () => alive;
+    const work = jest.fn(async () => 0);
+    await expect(forEachPrimary(cluster, work)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(work).not.toHaveBeenCalled();
+  });
+
+  test('a promotion while the work runs (slots move to a node not visited) is a 503, not a partial answer', async () => {
+    const cluster = fakeCluster([1, 2, 3]);
+    const slots = (cluster as unknown as { slots: string[][] }).slots;
+    await expect(
+      forEachPrimary(cluster, async () => {
+        slots[0] = ['10.0.0.1:4'];
+        return 1;
+      }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('1 hash slots') });
   });
 });
