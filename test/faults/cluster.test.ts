@@ -1,7 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisClusterProcess } from '../../lambdas/local/redis-cluster';
 import { startLocalServer, type LocalServer } from '../../lambdas/local/server';
-import { entryKey } from '../../lambdas/shared/keyspace';
+import { entryKey, slotOf } from '../../lambdas/shared/keyspace';
 import { restoreServiceEnv, setServiceEnv } from '../support/env';
 import { isOk, sleep, startLoad, summarize, until, type LoadRequest } from '../support/load';
 
@@ -230,4 +230,58 @@ describe('faults', () => {
     const stats = await getJson(`${server.url}/cache/stats`);
     expect(stats.redis.nodes).toBe(3);
   });
+
+  test('with REDIS_READ_FROM=replica, reads of a shard whose primary died are still served by its replica', async () => {
+    await setServiceEnv({ REDIS_READ_FROM: 'replica' });
+    try {
+      const nodes = await topology();
+      const victim = nodes.find((n) => n.role === 'master' && !n.failed && nodes.some((r) => r.masterId === n.id && !r.failed))!;
+      const heir = nodes.find((n) => n.masterId === victim.id && !n.failed)!;
+      const victimProcess = cluster.nodes.find((p) => p.port === victim.port)!;
+      // Keys that live on the victim's shard, written (and replicated) before the fault.
+      const ranges = await slotRangesOf(victim.port);
+      const keys: string[] = [];
+      for (let i = 0; keys.length < 40; i++) {
+        const slot = slotOf(entryKey(`rr:${i}`));
+        if (ranges.some(([from, to]) => slot >= from && slot <= to)) keys.push(`rr:${i}`);
+      }
+      for (const k of keys) expect((await post({ key: k, value: k, durability: 'replicated' })).status).toBe(201);
+      await fetch(`${server.url}/cache/${keys[0]}`); // connects the replica reader
+      await sleep(300);
+
+      const load = startLoad(
+        server.url,
+        (w, i) => {
+          const k = keys[(w * 7 + i) % keys.length];
+          return { op: 'get', key: k, method: 'GET', path: `/cache/${k}` };
+        },
+        { workers: 4, hangAfterMs: TIMEOUT_MS + 1500, pauseMs: 5 },
+      );
+      await sleep(500);
+      const killedAt = Date.now();
+      victimProcess.kill();
+      const promotedAt = await until('the replica to be promoted', async () => (await roleOf(heir.port)) === 'master', 20_000, 100);
+      await sleep(2000);
+      const samples = await load.stop();
+      summarize('replica reads, primary killed (kill to promotion)', samples, killedAt, promotedAt);
+      summarize('replica reads, primary killed (whole run)', samples);
+      const during = samples.filter((s) => s.start >= killedAt && s.end <= promotedAt);
+      expect(during.filter((s) => s.status === 200).length).toBeGreaterThan(20);
+      expect(samples.filter((s) => !isOk(s)).every((s) => s.status === 503)).toBe(true);
+    } finally {
+      await setServiceEnv({ REDIS_READ_FROM: undefined });
+    }
+  });
 });
+
+/** The slot ranges the node on `port` serves as primary. */
+async function slotRangesOf(port: number): Promise<[number, number][]> {
+  const c = new Redis(port, '127.0.0.1');
+  try {
+    const myId = String(await c.cluster('MYID'));
+    const slots = await c.cluster('SLOTS');
+    return slots.filter(([, , primary]) => primary?.[2] === myId).map(([from, to]) => [from, to] as [number, number]);
+  } finally {
+    c.disconnect();
+  }
+}
