@@ -48,6 +48,8 @@ export type WriteCondition = { ifAbsent: true } | { ifPresent: true } | { ifVers
 export interface SetOptions {
   tags?: readonly string[];
   condition?: WriteCondition;
+  /** The tags' cluster directories already list this entry's slot (a batch registers all its items at once). */
+  tagsRegistered?: boolean;
 }
 
 export interface GetOptions {
@@ -124,11 +126,11 @@ export function ttlSecondsOf(pttl: number): number | null {
 
 /** The key-value entries of the cache: get, set, delete and invalidation. */
 export class EntryStore {
-  private readonly clustered: boolean;
+  readonly clustered: boolean;
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly limits: EntryLimits,
+    readonly redis: RedisClient,
+    readonly limits: EntryLimits,
   ) {
     this.clustered = isCluster(redis);
   }
@@ -173,7 +175,7 @@ export class EntryStore {
     const rk = entryKey(key);
     const ttlMs = this.ttlMs(ttl);
     // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry.
-    if (tags.length) await this.registerTags(rk, tags, ttlMs);
+    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, ttlMs);
     const reply = (await this.run(rk, () =>
       withScripts(this.redis).skycacheSet(
         rk,
