@@ -12,11 +12,14 @@ import type { RedisClient } from '../shared/redis';
  * entries change atomically in the same script; `prefix` (an ARGV) is the index name before the tag.
  * Scripts name the index keys they derive from stored tags themselves: they are always in the entry's own slot.
  */
-const PRELUDE = `
+const LUA = {
+  nowMs: `
 local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+`,
+  parse: `
 -- version, createdAtMs (string or nil), ttlMs (number or nil), tags (table)
 local function parse(raw)
   local v, c, u, t, n = string.match(raw, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
@@ -34,12 +37,16 @@ local function parse(raw)
   if v then return tonumber(v), c, nil, {} end
   return 0, nil, nil, {}
 end
+`,
+  refreshIndexExpiry: `
 local function refreshIndexExpiry(idx)
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
   if #top == 0 then return end
   if top[2] == 'inf' then redis.call('PERSIST', idx)
   else redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(top[2]) + 1000)) end
 end
+`,
+  indexAdd: `
 local function indexAdd(prefix, tags, member, score, now)
   for _, tag in ipairs(tags) do
     local idx = prefix .. tag
@@ -48,6 +55,8 @@ local function indexAdd(prefix, tags, member, score, now)
     refreshIndexExpiry(idx)
   end
 end
+`,
+  indexRemove: `
 local function indexRemove(prefix, tags, member, now)
   for _, tag in ipairs(tags) do
     local idx = prefix .. tag
@@ -56,10 +65,14 @@ local function indexRemove(prefix, tags, member, now)
     refreshIndexExpiry(idx)
   end
 end
+`,
+  scoreOf: `
 local function scoreOf(pttl, now)
   if pttl < 0 then return 'inf' end
   return string.format('%.0f', now + pttl)
 end
+`,
+  deleteKey: `
 -- Deletes one key of any type; a skycache entry also leaves its tag indexes. Returns 1 when something was there.
 local function deleteKey(key, prefix, now)
   local kind = redis.call('TYPE', key)['ok']
@@ -71,7 +84,15 @@ local function deleteKey(key, prefix, now)
   redis.call('UNLINK', key)
   return 1
 end
-`;
+`,
+};
+/**
+ * The helpers a script needs, in dependency order. Each script carries only its own: ioredis sends a script's
+ * whole text (EVAL) once per auto-pipeline flush, so short scripts keep every request small.
+ */
+function lua(helpers: (keyof typeof LUA)[], body: string): string {
+  return helpers.map((h) => LUA[h]).join('') + body;
+}
 
 /**
  * Lua scripts that make each single-key operation one atomic round trip: the version, timestamps, value, TTL and
@@ -84,7 +105,7 @@ export const scripts = {
    */
   skycacheGet: {
     numberOfKeys: 2,
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   redis.call('HINCRBY', KEYS[2], 'misses', 1)
@@ -102,7 +123,7 @@ if ms ~= '' then
   end
 end
 return {raw, redis.call('PTTL', KEYS[1])}
-`,
+`),
   },
   /**
    * KEYS: entry. ARGV: value JSON, TTL ms, now ms, condition ('' | 'absent' | 'present' | expected version),
@@ -112,7 +133,7 @@ return {raw, redis.call('PTTL', KEYS[1])}
    */
   skycacheSet: {
     numberOfKeys: 1,
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
 local old = redis.call('GET', KEYS[1])
 local version, created, oldTags = 0, ARGV[3], {}
 if old then
@@ -142,7 +163,7 @@ for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end
 indexRemove(ARGV[6], dropped, KEYS[1], now)
 indexAdd(ARGV[6], newTags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
 return {'OK', version, created, old and 1 or 0}
-`,
+`),
   },
   /**
    * KEYS: entry. ARGV: expected version ('' for any, '*' for "must exist"), index prefix.
@@ -150,7 +171,7 @@ return {'OK', version, created, old and 1 or 0}
    */
   skycacheDelete: {
     numberOfKeys: 1,
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
 if ARGV[1] ~= '' then
   local kind = redis.call('TYPE', KEYS[1])['ok']
   if kind == 'none' then return {'FAILED', -1} end
@@ -161,7 +182,7 @@ if ARGV[1] ~= '' then
   end
 end
 return {'OK', deleteKey(KEYS[1], ARGV[2], nowMs())}
-`,
+`),
   },
   /**
    * KEYS: entry (any Redis type). ARGV: 'get' | 'touch' | 'persist', TTL ms (touch), index prefix.
@@ -169,7 +190,7 @@ return {'OK', deleteKey(KEYS[1], ARGV[2], nowMs())}
    */
   skycacheTtl: {
     numberOfKeys: 1,
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'scoreOf'], `
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'none' then return false end
 local tags = {}
@@ -187,7 +208,7 @@ end
 local tagsJson = '[]'
 if #tags > 0 then tagsJson = cjson.encode(tags) end
 return {pttl, tagsJson}
-`,
+`),
   },
   /**
    * Cluster only. KEYS: a tag's slot directory (which slots hold an index for the tag). ARGV: now ms, then pairs of
@@ -218,12 +239,12 @@ return redis.call('ZCARD', dir)
 export const multiKeyScripts = {
   /** KEYS: entries of one slot. ARGV: index prefix. Deletes each; returns 1 or 0 per key. */
   skycacheDeleteMany: {
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
 local now = nowMs()
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
 return out
-`,
+`),
   },
   /**
    * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
@@ -256,7 +277,7 @@ return out
    * [entries deleted, members still listed].
    */
   skycacheInvalidateTags: {
-    lua: `${PRELUDE}
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
 local now = nowMs()
 local deleted, remaining = 0, 0
 local limit = tonumber(ARGV[2])
@@ -270,7 +291,7 @@ for _, idx in ipairs(KEYS) do
   remaining = remaining + redis.call('ZCARD', idx)
 end
 return {deleted, remaining}
-`,
+`),
   },
 } as const;
 
