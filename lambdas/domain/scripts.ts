@@ -43,7 +43,7 @@ local function refreshIndexExpiry(idx)
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
   if #top == 0 then return end
   if top[2] == 'inf' then redis.call('PERSIST', idx)
-  else redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(top[2]) + 1000)) end
+  else redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(top[2]))) end
 end
 `,
   indexAdd: `
