@@ -195,6 +195,18 @@ describe('tags', () => {
     expect((await score()) - Date.now()).toBeLessThanOrEqual(20_000);
   });
 
+  test('a stale index member (entry evicted, key reused) never makes invalidation delete what does not carry the tag', async () => {
+    await store.set('k', 1, 60, { tags: ['t'] });
+    await redis.client.del(entryKey('k')); // as an eviction would: the index is not told
+    await redis.client.rpush(entryKey('k'), 'a list now');
+    await store.set('other', 1, 60, { tags: ['u'] });
+    await redis.client.zadd(index('t'), Date.now() + 60_000, entryKey('other'));
+    expect(await store.invalidate({ tags: ['t'] })).toBe(0);
+    expect(await redis.client.lrange(entryKey('k'), 0, -1)).toEqual(['a list now']);
+    expect(await store.get('other')).not.toBeNull();
+    expect(await redis.client.exists(index('t'))).toBe(0);
+  });
+
   test('tags with any characters, non-ASCII included, round-trip and invalidate', async () => {
     const tags = ['ünï cödé', '日本', 'emoji 🎉', 'a"b\\c', '{braces}:x'];
     await store.set('k', 1, 60, { tags });

@@ -284,8 +284,15 @@ local limit = tonumber(ARGV[2])
 for _, idx in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. now)
   local members = redis.call('ZRANGE', idx, 0, limit - 1)
+  local tag = string.sub(idx, #ARGV[1] + 1)
   for _, key in ipairs(members) do
-    deleted = deleted + deleteKey(key, ARGV[1], now)
+    -- A member can be stale (its entry evicted, then the key reused): delete only an entry that carries the tag.
+    local carries = false
+    if redis.call('TYPE', key)['ok'] == 'string' then
+      local _, _c, _t, tags = parse(redis.call('GET', key))
+      for _, t in ipairs(tags) do if t == tag then carries = true end end
+    end
+    if carries then deleted = deleted + deleteKey(key, ARGV[1], now) end
     redis.call('ZREM', idx, key)
   end
   remaining = remaining + redis.call('ZCARD', idx)
