@@ -137,7 +137,36 @@ export const routes: RouteDefinition[] = [
     handler: 'persist-entry',
     summary: 'Remove a key\'s expiry: it stays until deleted, invalidated or evicted; 404 when absent',
   },
+  {
+    id: 'getEntryTtlByQuery',
+    method: 'GET',
+    path: '/cache/ttl',
+    handler: 'entry-ttl',
+    summary: 'Remaining TTL of the key named by ?key= (for keys that do not fit in a path segment)',
+    query: [keyQuery('the key whose TTL to read')],
+  },
+  {
+    id: 'touchEntryByQuery',
+    method: 'PUT',
+    path: '/cache/ttl',
+    handler: 'touch-entry',
+    summary: 'Set the key named by ?key= to expire ttl seconds from now',
+    body: touchEntryBody,
+    query: [keyQuery('the key to touch')],
+  },
+  {
+    id: 'persistEntryByQuery',
+    method: 'DELETE',
+    path: '/cache/ttl',
+    handler: 'persist-entry',
+    summary: 'Remove the expiry of the key named by ?key=',
+    query: [keyQuery('the key to persist')],
+  },
 ];
+
+function keyQuery(description: string): QueryParameter {
+  return { name: 'key', required: true, description };
+}
 
 function readOptions(required: boolean): QueryParameter[] {
   return [
