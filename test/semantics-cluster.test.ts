@@ -4,6 +4,7 @@ import { startRedisCluster, type RedisClusterProcess } from '../lambdas/local/re
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { resetRuntimeConfig } from '../lambdas/shared/config';
 import { entryKey, slotOf } from '../lambdas/shared/keyspace';
+import { whenReady } from '../lambdas/shared/readiness';
 import { primaries } from '../lambdas/shared/redis';
 import { closeServices, resetServices, services } from '../lambdas/shared/services';
 import { countRoundTrips } from './support/round-trips';
@@ -18,6 +19,8 @@ beforeAll(async () => {
   process.env.REDIS_CLUSTER_NODES = cluster.seedList;
   resetRuntimeConfig();
   resetServices();
+  // the domain calls below skip the handlers' wait for a ready connection (there is no offline queue)
+  await whenReady(services().redis, 10_000);
   server = await startLocalServer();
 }, 60_000);
 afterAll(async () => {

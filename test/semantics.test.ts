@@ -1,6 +1,7 @@
 import { deleteMany, getMany, setMany } from '../lambdas/domain/batch';
 import { EntryStore } from '../lambdas/domain/entries';
 import { entryKey } from '../lambdas/shared/keyspace';
+import { whenReady } from '../lambdas/shared/readiness';
 import { createRedisClient } from '../lambdas/shared/redis';
 import { useRedisServer } from './support/redis';
 import { countRoundTrips } from './support/round-trips';
@@ -9,11 +10,12 @@ const redis = useRedisServer();
 const limits = { defaultTtlSeconds: 600, maxTtlSeconds: 3600, maxValueBytes: 1024 };
 let store: EntryStore;
 
-beforeAll(() => {
-  // the service's own client settings (auto-pipelining included), as the handlers use them
+beforeAll(async () => {
+  // the service's own client settings (auto-pipelining, no offline queue), as the handlers use them
   store = new EntryStore(createRedisClient({ url: redis.server.url, timeoutMs: 2000 }), limits);
+  await whenReady(store.redis, 5000);
 });
-afterAll(() => store.redis.quit());
+afterAll(() => store?.redis.disconnect());
 beforeEach(() => redis.client.flushall());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
