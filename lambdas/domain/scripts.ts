@@ -112,14 +112,16 @@ if not raw then
   return false
 end
 redis.call('HINCRBY', KEYS[2], 'hits', 1)
-local ms = ARGV[1]
-local _, _, ttl, tags = parse(raw)
-if ARGV[2] == '1' and ttl and ttl > 0 and redis.call('PTTL', KEYS[1]) >= 0 then ms = tostring(ttl) end
-if ms ~= '' then
-  redis.call('PEXPIRE', KEYS[1], ms)
-  if #tags > 0 then
-    local now = nowMs()
-    indexAdd(ARGV[3], tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now)
+local ms = ARGV[1] or ''
+if ms ~= '' or ARGV[2] == '1' then
+  local _, _, ttl, tags = parse(raw)
+  if ARGV[2] == '1' and ttl and ttl > 0 and redis.call('PTTL', KEYS[1]) >= 0 then ms = tostring(ttl) end
+  if ms ~= '' then
+    redis.call('PEXPIRE', KEYS[1], ms)
+    if #tags > 0 then
+      local now = nowMs()
+      indexAdd(ARGV[3] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now)
+    end
   end
 end
 return {raw, redis.call('PTTL', KEYS[1])}
@@ -141,7 +143,9 @@ if old then
   version, oldTags = v, t
   if c then created = c end
 end
-local cond = ARGV[4]
+-- ARGV[4..6] may be absent (a caller of the first, 3-argument form): no condition, no tags.
+local cond = ARGV[4] or ''
+local prefix = ARGV[6] or '_:tag:'
 local current = old and version or -1
 if cond == 'absent' then
   if old then return {'FAILED', current} end
@@ -151,7 +155,7 @@ elseif cond ~= '' then
   if not old or version ~= tonumber(cond) then return {'FAILED', current} end
 end
 version = version + 1
-local tagsJson = ARGV[5]
+local tagsJson = ARGV[5] or ''
 local newTags = {}
 if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
 redis.call('SET', KEYS[1], string.format('%d', version) .. ':' .. created .. ':' .. ARGV[3] .. ':' .. ARGV[2] .. ':' ..
@@ -160,8 +164,8 @@ local now = nowMs()
 local keep, dropped = {}, {}
 for _, t in ipairs(newTags) do keep[t] = true end
 for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end end
-indexRemove(ARGV[6], dropped, KEYS[1], now)
-indexAdd(ARGV[6], newTags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
+indexRemove(prefix, dropped, KEYS[1], now)
+indexAdd(prefix, newTags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
 return {'OK', version, created, old and 1 or 0}
 `),
   },
