@@ -23,7 +23,7 @@ export type BatchGetItem =
   | { key: string; found: false; error?: ItemError };
 
 export type BatchSetItem =
-  | { key: string; created: boolean; version: number; ttl: number; createdAt: string; updatedAt: string }
+  | { key: string; created: boolean; version: number; ttl: number; createdAt: string; updatedAt: string; tags: string[] }
   | { key: string; error: ItemError };
 
 export interface BatchSetInput {
@@ -117,8 +117,8 @@ export async function setMany(store: EntryStore, items: readonly BatchSetInput[]
   );
   return settled.map((result, i): BatchSetItem => {
     if (result.status === 'fulfilled') {
-      const { created, key, version, ttl, createdAt, updatedAt } = result.value;
-      return { key, created, version, ttl, createdAt, updatedAt };
+      const { created, key, version, ttl, createdAt, updatedAt, tags } = result.value;
+      return { key, created, version, ttl, createdAt, updatedAt, tags };
     }
     const error = translateRedisError(result.reason);
     if (error.code !== 'WRONG_TYPE') throw error;

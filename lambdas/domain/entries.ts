@@ -28,6 +28,8 @@ export interface WriteResult {
   ttl: number;
   createdAt: string;
   updatedAt: string;
+  /** The entry's tags after this write. */
+  tags: string[];
 }
 
 export interface EntryLimits {
@@ -196,6 +198,7 @@ export class EntryStore {
       ttl,
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
+      tags,
     };
   }
 
