@@ -222,8 +222,9 @@ describe('tags', () => {
     for (let round = 0; round < 20; round++) {
       await setMany(store, Array.from({ length: 100 }, (_, i) => ({ key: `r${round}:${i}`, value: i, tags: ['big'] })));
     }
+    await setMany(store, Array.from({ length: 30 }, (_, i) => ({ key: `s${i}`, value: i, tags: ['small'] })));
     expect(await redis.client.zcard(index('big'))).toBe(2100);
-    expect(await store.invalidate({ tags: ['big'] })).toBe(2100);
+    expect(await store.invalidate({ tags: ['big', 'small'] })).toBe(2130);
     expect(await redis.client.dbsize()).toBe(0);
   });
 });

@@ -276,7 +276,7 @@ return out
 `,
   },
   /**
-   * KEYS: tag indexes of one slot. ARGV: index prefix, most members to take from each index this call.
+   * KEYS: tag indexes of one slot. ARGV: index prefix, most members to take (over all the indexes) this call.
    * Deletes the entries the indexes list (each also leaves its other tags' indexes); returns
    * [entries deleted, members still listed].
    */
@@ -284,10 +284,12 @@ return out
     lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
 local now = nowMs()
 local deleted, remaining = 0, 0
-local limit = tonumber(ARGV[2])
+local budget = tonumber(ARGV[2])
 for _, idx in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. now)
-  local members = redis.call('ZRANGE', idx, 0, limit - 1)
+  local members = {}
+  if budget > 0 then members = redis.call('ZRANGE', idx, 0, budget - 1) end
+  budget = budget - #members
   local tag = string.sub(idx, #ARGV[1] + 1)
   for _, key in ipairs(members) do
     -- A member can be stale (its entry evicted, then the key reused): delete only an entry that carries the tag.

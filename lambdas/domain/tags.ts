@@ -16,7 +16,7 @@ export const TAG_INDEX_PREFIX = `${INTERNAL_PREFIX}tag:`;
 export const TAG_DIRECTORY_PREFIX = `${INTERNAL_PREFIX}tagslots:`;
 /** Covers clock skew between the API and the Redis nodes and in-flight writes when pruning a directory. */
 export const DIRECTORY_GRACE_MS = 60_000;
-/** Members an invalidation takes from one index per script call: bounds the time Redis spends in one script. */
+/** Index members one invalidation script call takes: bounds the time Redis spends in one script. */
 export const INVALIDATE_CHUNK = 500;
 
 export function tagIndexPrefixForSlot(slot: number | null): string {
