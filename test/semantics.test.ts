@@ -287,4 +287,20 @@ describe('batches', () => {
     expect(await counted('batch delete', () => deleteMany(store, keys))).toBe(1);
   });
 
+  test('reading 100 keys: one batch against 100 sequential GETs (printed ratio, no timing assertion)', async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    await setMany(store, keys.map((key, i) => ({ key, value: { i, pad: 'x'.repeat(100) } })));
+    const time = async (work: () => Promise<unknown>) => {
+      const start = process.hrtime.bigint();
+      for (let round = 0; round < 5; round++) await work();
+      return Number(process.hrtime.bigint() - start) / 5e6;
+    };
+    const sequential = await time(async () => {
+      for (const k of keys) await store.get(k);
+    });
+    const batched = await time(() => getMany(store, keys));
+    console.log(`100 keys: sequential GETs ${sequential.toFixed(2)} ms, one batch ${batched.toFixed(2)} ms, ratio ${(sequential / batched).toFixed(1)}x`);
+    expect((await getMany(store, keys)).every((i) => i.found)).toBe(true);
+  });
+
 });
