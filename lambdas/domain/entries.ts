@@ -5,7 +5,7 @@ import {
   groupBySlot,
   statsKeyFor,
 } from '../shared/keyspace';
-import { forEachPrimary, isCluster, translateRedisError, type RedisClient } from '../shared/redis';
+import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../shared/redis';
 import { evalMultiKey, withScripts } from './scripts';
 import { encodeTags, invalidateTags, registerTagSlots, tagIndexPrefix } from './tags';
 
@@ -353,7 +353,7 @@ export class EntryStore {
   /** Runs one command against `redisKey`, naming the key's actual type when Redis answers WRONGTYPE. */
   async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
     try {
-      return await command();
+      return await retryOnceOnMoved([this.redis, this.replicaReader], command);
     } catch (e) {
       const error = translateRedisError(e);
       if (error.code === 'WRONG_TYPE') throw await wrongTypeError(this.redis, redisKey);

@@ -162,11 +162,12 @@ export function redisOptions(s: RedisConnectionSettings): RedisOptions {
 
 export function clusterOptions(s: RedisConnectionSettings, scaleReads: 'master' | 'slave' = 'master'): ClusterOptions {
   return {
-    redisOptions: { ...redisOptions(s), enableAutoPipelining: false },
+    redisOptions: redisOptions(s),
     scaleReads,
-    // Off in cluster mode: an auto-pipeline mixes slots of one node, and after a failover its MOVED replies differ
-    // per slot, so ioredis cannot redirect the batch and hands the MOVED to the caller.
-    enableAutoPipelining: false,
+    // Batches rely on it (one round trip per shard). Its one cost: after a failover an auto-pipeline that mixes
+    // slots of one node gets a different MOVED per slot, which ioredis cannot redirect as one: single-key
+    // operations retry once after a slot refresh (retryOnceOnMoved); anything else is answered 503.
+    enableAutoPipelining: true,
     // As for a single node: a command never waits in a queue past the request that issued it (see readiness.ts).
     enableOfflineQueue: false,
     maxRedirections: 16,
@@ -279,6 +280,27 @@ export async function forEachPrimary<T>(client: RedisClient, work: (node: Redis)
   }
   check();
   return results;
+}
+
+function refreshSlots(cluster: Cluster): Promise<void> {
+  return new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+}
+
+/**
+ * Runs a single-command operation, and once more after refreshing the slot table if Redis answered MOVED. An
+ * auto-pipeline that mixes several slots of one node gets a different MOVED per slot after a failover, which
+ * ioredis hands to the caller instead of redirecting; MOVED means the command was not executed, so the retry is
+ * safe (ASK is left alone: it needs ASKING on another node, and resolves itself when the migration ends).
+ */
+export async function retryOnceOnMoved<T>(clients: (RedisClient | undefined)[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    const clusters = clients.filter((c): c is Cluster => !!c && isCluster(c));
+    if (!clusters.length || !/^MOVED /.test((e as Error)?.message ?? '')) throw e;
+    await Promise.all(clusters.map(refreshSlots));
+    return work();
+  }
 }
 
 const UNAVAILABLE_PATTERNS =
