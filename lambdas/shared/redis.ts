@@ -138,7 +138,10 @@ export async function withSecretCredentials(
   return { ...s, password: c.password, username: c.username ?? s.username };
 }
 
-/** A READONLY reply means we talk to a node that is now a replica: reconnect (and resend) so DNS finds the primary. */
+/**
+ * A READONLY reply means we talk to a node that is now a replica: reconnect, so DNS leads to the promoted primary.
+ * Without an offline queue the command that met READONLY is not resent; its request is answered 503.
+ */
 export function reconnectOnReadOnly(err: Error): 2 | false {
   return /READONLY/.test(err.message) ? 2 : false;
 }
