@@ -38,6 +38,33 @@ redis.call('SET', KEYS[1], string.format('%d', version) .. ':' .. created .. ':'
 return {version, created, old and 1 or 0}
 `,
   },
+  /**
+   * KEYS: entry. ARGV: integer increment, TTL ms ('' keeps the entry's TTL), default TTL ms (for a new entry), now ms.
+   * A counter is an entry whose value is a JSON integer; a missing one starts at 0. Refuses, changing nothing, an
+   * entry that does not hold an integer (SKYCACHE_NOT_INTEGER) and a result outside ±(2^53-1) (SKYCACHE_OVERFLOW).
+   * Returns [value, version, createdAtMs, existed (0/1), pttl].
+   */
+  skycacheIncrement: {
+    numberOfKeys: 1,
+    lua: `
+local old = redis.call('GET', KEYS[1])
+local version, created, value = 0, ARGV[4], 0
+if old then
+  local v, c, json = string.match(old, '^(%d+):(%d+):%d+:(.*)$')
+  if not v or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
+  version = tonumber(v); created = c; value = tonumber(json)
+end
+local nextValue = value + tonumber(ARGV[1])
+if math.abs(nextValue) > 9007199254740991 then return redis.error_reply('SKYCACHE_OVERFLOW') end
+version = version + 1
+local text = string.format('%d', nextValue)
+local stored = string.format('%d', version) .. ':' .. created .. ':' .. ARGV[4] .. ':' .. text
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], stored, 'PX', ARGV[2])
+elseif old then redis.call('SET', KEYS[1], stored, 'KEEPTTL')
+else redis.call('SET', KEYS[1], stored, 'PX', ARGV[3]) end
+return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
+`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof scripts;
