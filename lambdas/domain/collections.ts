@@ -22,6 +22,11 @@ export const DEFAULT_COLLECTION_LIMITS = {
   maxCollectionSize: 100_000,
 } as const;
 
+/** The limits in force: TTLs from the runtime configuration, element and size caps as documented. */
+export function collectionLimits(config: { defaultTtlSeconds: number; maxTtlSeconds: number }): CollectionLimits {
+  return { defaultTtlSeconds: config.defaultTtlSeconds, maxTtlSeconds: config.maxTtlSeconds, ...DEFAULT_COLLECTION_LIMITS };
+}
+
 /** Largest and smallest integers a counter may reach: beyond them JSON numbers are no longer exact. */
 export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
 
