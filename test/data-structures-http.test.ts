@@ -1,5 +1,6 @@
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { routes } from '../lambdas/routes';
+import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema } from '../lambdas/shared/schemas';
 import { entryKey } from '../lambdas/shared/keyspace';
 import { useRedisServer } from './support/redis';
 
@@ -70,6 +71,18 @@ describe('lists over HTTP', () => {
     expectError(await get('/lists/q?start=abc'), 400, 'VALIDATION_FAILED', 'start');
     expectError(await post('/lists/q/push', '{"values": [1'), 400, 'INVALID_JSON');
     expect(await redis.client.exists(entryKey('q'))).toBe(0);
+  });
+});
+
+describe('replies too large to send', () => {
+  test('a whole-list read over 5 MiB is a 413 asking for ranges; a pop stops at 4 MiB; nothing is lost', async () => {
+    const value = 'v'.repeat(60_000);
+    for (let i = 0; i < 10; i++) expect((await post('/lists/big/push', { values: Array(10).fill(value) })).status).toBeLessThan(300);
+    expectError(await get('/lists/big'), 413, 'PAYLOAD_TOO_LARGE', '?start=');
+    expect((await get('/lists/big?start=0&stop=9')).body.values).toHaveLength(10);
+    const popped = await post('/lists/big/pop', { count: 100 });
+    expect(popped.body.values.length).toBe(Math.floor((4 * 1024 * 1024) / 60_002));
+    expect(popped.body.size + popped.body.values.length).toBe(100);
   });
 });
 
@@ -246,6 +259,12 @@ describe('wrong types over HTTP', () => {
     }
     expect((await get('/cache/e')).body).toMatchObject({ value: 'entry', version: 1 });
     expect((await get('/lists/l')).body.values).toEqual([1]);
+  });
+
+  test('every data-structure body schema converts to an API Gateway model', () => {
+    for (const route of routes.filter((r) => r.body)) {
+      expect(toGatewaySchema(route.body!(DEFAULT_SCHEMA_LIMITS))).toMatchObject({ type: 'object', additionalProperties: false });
+    }
   });
 
   test('every data-structure route in the table is served by its handler', async () => {

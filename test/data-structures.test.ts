@@ -8,7 +8,7 @@ import { entryKey } from '../lambdas/shared/keyspace';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer();
-const limits = { defaultTtlSeconds: 600, maxTtlSeconds: 3600, maxElementBytes: 100, maxCollectionSize: 5 };
+const limits = { defaultTtlSeconds: 600, maxTtlSeconds: 3600, maxElementBytes: 100, maxCollectionSize: 5, maxPopBytes: 20 };
 let lists: ListStore;
 let sets: SetStore;
 let hashes: HashStore;
@@ -47,6 +47,17 @@ describe('lists', () => {
     expect(await lists.pop('none', 'left', 3)).toEqual({ key: 'none', values: [], size: 0 });
     expect(await lists.trim('none', 0, 1)).toBe(0);
     expect(await lists.delete('none')).toBe(false);
+  });
+
+  test('a pop stops before its values would pass the byte budget, leaving the rest in place', async () => {
+    await lists.push('l', ['a'.repeat(8), 'b'.repeat(8), 'c'.repeat(8), 'd'.repeat(30)]);
+    expect(await lists.pop('l', 'left', 4)).toEqual({ key: 'l', values: ['a'.repeat(8), 'b'.repeat(8)], size: 2 });
+    expect(await lists.pop('l', 'right', 4)).toEqual({ key: 'l', values: ['d'.repeat(30)], size: 1 });
+    await sets.add('s', ['a'.repeat(8), 'b'.repeat(8), 'c'.repeat(8)]);
+    const popped = await sets.pop('s', 3);
+    expect(popped.members).toHaveLength(2);
+    expect(popped.size).toBe(1);
+    expect(await sets.size('s')).toBe(1);
   });
 
   test('popping the last value removes the key', async () => {

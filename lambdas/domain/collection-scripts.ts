@@ -52,13 +52,25 @@ size = redis.call(ARGV[4] == 'left' and 'LPUSH' or 'RPUSH', KEYS[1], unpack(ARGV
 return {size, created, settle()}
 `,
   },
-  /** ARGV: end, count. Returns [values, size]. */
+  /**
+   * ARGV: end, count, byte budget. Pops one value at a time and stops before the values would pass the budget (the
+   * first is always popped), so a reply never grows past what a response can carry. Returns [values, size].
+   */
   listPop: {
     numberOfKeys: 1,
     lua: `${guard(`'list'`)}
 if not existed then return {{}, 0} end
-local values = redis.call(ARGV[1] == 'left' and 'LPOP' or 'RPOP', KEYS[1], ARGV[2])
-return {values or {}, redis.call('LLEN', KEYS[1])}
+local index = ARGV[1] == 'left' and 0 or -1
+local pop = ARGV[1] == 'left' and 'LPOP' or 'RPOP'
+local values, total, budget = {}, 0, tonumber(ARGV[3])
+for i = 1, tonumber(ARGV[2]) do
+  local v = redis.call('LINDEX', KEYS[1], index)
+  if not v or (#values > 0 and total + #v > budget) then break end
+  redis.call(pop, KEYS[1])
+  total = total + #v
+  values[#values + 1] = v
+end
+return {values, redis.call('LLEN', KEYS[1])}
 `,
   },
   /** ARGV: start, stop. Returns [values, size, pttl] or nil when there is no list. */
@@ -116,12 +128,22 @@ if not existed then return false end
 return {redis.call('SMEMBERS', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `,
   },
-  /** ARGV: count. Returns [members, size]. */
+  /** ARGV: count, byte budget (as for listPop: a member that would pass it is put back). Returns [members, size]. */
   setPop: {
     numberOfKeys: 1,
     lua: `${guard(`'set'`)}
 if not existed then return {{}, 0} end
-local members = redis.call('SPOP', KEYS[1], ARGV[1])
+local members, total, budget = {}, 0, tonumber(ARGV[2])
+for i = 1, tonumber(ARGV[1]) do
+  local m = redis.call('SPOP', KEYS[1])
+  if not m then break end
+  if #members > 0 and total + #m > budget then
+    redis.call('SADD', KEYS[1], m)
+    break
+  end
+  total = total + #m
+  members[#members + 1] = m
+end
 return {members, redis.call('SCARD', KEYS[1])}
 `,
   },

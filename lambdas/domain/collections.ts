@@ -15,11 +15,14 @@ export interface CollectionLimits {
   maxElementBytes: number;
   /** Most elements (list values, members, fields) one collection may hold. */
   maxCollectionSize: number;
+  /** Most bytes of elements one pop answers: it stops early rather than build a reply too large to send. */
+  maxPopBytes: number;
 }
 
 export const DEFAULT_COLLECTION_LIMITS = {
   maxElementBytes: 64 * 1024,
   maxCollectionSize: 100_000,
+  maxPopBytes: 4 * 1024 * 1024,
 } as const;
 
 /** The limits in force: TTLs from the runtime configuration, element and size caps as documented. */

@@ -36,7 +36,7 @@ export class ListStore extends CollectionStore {
 
   async pop(key: string, end: ListEnd = 'left', count = 1): Promise<{ key: string; values: unknown[]; size: number }> {
     const rk = entryKey(key);
-    const [values, size] = (await this.run(rk, () => this.scripts.listPop(rk, end, count))) as [string[], number];
+    const [values, size] = (await this.run(rk, () => this.scripts.listPop(rk, end, count, this.limits.maxPopBytes))) as [string[], number];
     return { key, values: values.map(decodeElement), size };
   }
 

@@ -63,7 +63,7 @@ export class SetStore extends CollectionStore {
   /** Removes and returns up to `count` random members. */
   async pop(key: string, count = 1): Promise<{ key: string; members: unknown[]; size: number }> {
     const rk = entryKey(key);
-    const [members, size] = (await this.run(rk, () => this.scripts.setPop(rk, count))) as [string[], number];
+    const [members, size] = (await this.run(rk, () => this.scripts.setPop(rk, count, this.limits.maxPopBytes))) as [string[], number];
     return { key, members: members.map(decodeElement), size };
   }
 }

@@ -2,6 +2,7 @@ import { collectionLimits } from '../domain/collections';
 import { HashStore } from '../domain/hashes';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
+import { boundedJson } from '../shared/responses';
 import { operation, routedHandler } from '../shared/middleware';
 import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
@@ -15,7 +16,7 @@ export const handler = routedHandler({
       const k = key();
       const hash = await store(services).getAll(k);
       if (!hash) throw new CacheError('NOT_FOUND', `no hash at key "${k}"`);
-      return json(200, hash);
+      return boundedJson(200, hash, 'read the fields you need with POST /hashes/{key}/get');
     },
   }),
   'DELETE /hashes/{key}': operation({

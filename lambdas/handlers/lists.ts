@@ -2,6 +2,7 @@ import { collectionLimits } from '../domain/collections';
 import { ListStore } from '../domain/lists';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
+import { boundedJson } from '../shared/responses';
 import { operation, routedHandler } from '../shared/middleware';
 import { integerParam } from '../shared/query';
 import { listPopBody, listPushBody, listTrimBody } from '../shared/schemas';
@@ -16,7 +17,7 @@ export const handler = routedHandler({
       const k = key();
       const list = await store(services).range(k, integerParam(query('start'), 'start', 0), integerParam(query('stop'), 'stop', -1));
       if (!list) throw new CacheError('NOT_FOUND', `no list at key "${k}"`);
-      return json(200, list);
+      return boundedJson(200, list, 'read it in ranges with ?start= and ?stop=');
     },
   }),
   'DELETE /lists/{key}': operation({

@@ -2,6 +2,7 @@ import { collectionLimits } from '../domain/collections';
 import { SetStore } from '../domain/sets';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
+import { boundedJson } from '../shared/responses';
 import { operation, routedHandler } from '../shared/middleware';
 import { membersBody, setMembersBody, setPopBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
@@ -15,7 +16,7 @@ export const handler = routedHandler({
       const k = key();
       const set = await store(services).members(k);
       if (!set) throw new CacheError('NOT_FOUND', `no set at key "${k}"`);
-      return json(200, set);
+      return boundedJson(200, set, 'ask about members with POST /sets/{key}/contains, or pop them');
     },
   }),
   'DELETE /sets/{key}': operation({

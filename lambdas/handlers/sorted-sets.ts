@@ -2,6 +2,7 @@ import { collectionLimits } from '../domain/collections';
 import { parseScoreBound, SortedSetStore } from '../domain/sorted-sets';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
+import { boundedJson } from '../shared/responses';
 import { operation, routedHandler } from '../shared/middleware';
 import { booleanParam, integerParam, parsedParam } from '../shared/query';
 import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../shared/schemas';
@@ -10,6 +11,7 @@ import type { Services } from '../shared/services';
 const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config));
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';
 const bound = (raw: string | undefined, name: string, fallback: string) => parsedParam(raw, name, fallback, parseScoreBound, BOUND);
+const PAGE = 'read it in parts: by rank with ?start= and ?stop=, by score with ?offset= and ?limit=';
 const missing = (k: string) => new CacheError('NOT_FOUND', `no sorted set at key "${k}"`);
 
 /** Every /zsets route (see docs/data-structures.md). */
@@ -22,7 +24,7 @@ export const handler = routedHandler({
         withScores: booleanParam(query('withScores'), 'withScores'),
       });
       if (!range) throw missing(k);
-      return json(200, range);
+      return boundedJson(200, range, PAGE);
     },
   }),
   'GET /zsets/{key}/by-score': operation({
@@ -37,7 +39,7 @@ export const handler = routedHandler({
         limit,
       });
       if (!range) throw missing(k);
-      return json(200, range);
+      return boundedJson(200, range, PAGE);
     },
   }),
   'DELETE /zsets/{key}': operation({
