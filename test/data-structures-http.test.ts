@@ -175,7 +175,7 @@ describe('sorted sets over HTTP', () => {
 
   test('bad scores, bounds and flags are 400 and change nothing', async () => {
     await post('/zsets/z/add', { members: board });
-    expectError(await post('/zsets/z/add', { members: [{ member: 'x', score: '5' }] }), 400, 'VALIDATION_FAILED', 'members.0.score');
+    expectError(await post('/zsets/z/add', { members: [{ member: 'x', score: '5' }] }), 400, 'VALIDATION_FAILED', 'members.0.score: must be a finite number');
     expectError(await post('/zsets/z/add', '{"members":[{"member":"x","score":1e999}]}'), 400, 'VALIDATION_FAILED', 'members.0.score');
     expectError(await post('/zsets/z/add', { members: [{ score: 1 }] }), 400, 'VALIDATION_FAILED', 'members.0.member: is required');
     expectError(await post('/zsets/z/add', { members: [{ member: 'x', score: 1 }], nx: true, gt: true }), 400, 'VALIDATION_FAILED', 'nx');

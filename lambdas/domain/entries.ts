@@ -177,8 +177,8 @@ export async function wrongTypeError(redis: RedisClient, redisKey: string, expec
 
 /** The 409 for a key that holds `actual` (a Redis type name) where the operation needs `expected`. */
 export function wrongTypeOf(actual: string, expected?: string): CacheError {
-  const what = actual === 'string' ? 'string (a cache entry or counter)' : actual;
-  return new CacheError('WRONG_TYPE', `key holds a ${what}, not a ${expected ?? 'value this operation works on'}`, {
+  const noun = (type: string) => (type === 'string' ? 'string (a cache entry or counter)' : type);
+  return new CacheError('WRONG_TYPE', `key holds a ${noun(actual)}, not a ${expected ? noun(expected) : 'value this operation works on'}`, {
     actualType: actual,
     ...(expected ? { expectedType: expected } : {}),
   });

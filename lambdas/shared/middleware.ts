@@ -127,7 +127,8 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
     const requestId = requestIdOf(event);
     let body = undefined as B;
     if (spec.body) {
-      const parsed = spec.body(svc.schemaLimits).safeParse(parseJsonBody(event));
+      // reportInput lets describeIssues tell a missing field from one of the wrong type.
+      const parsed = spec.body(svc.schemaLimits).safeParse(parseJsonBody(event), { reportInput: true });
       if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error));
       body = parsed.data;
     }
