@@ -129,10 +129,18 @@ describe('hashes over HTTP', () => {
     expectError(await get('/hashes/h'), 404, 'NOT_FOUND');
   });
 
+  test('a field named "__proto__" is an ordinary field', async () => {
+    expect((await post('/hashes/p/set', '{"fields":{"__proto__":{"x":1},"b":2}}')).body).toMatchObject({ added: 2, size: 2 });
+    expect((await get('/hashes/p')).body.fields).toEqual(JSON.parse('{"__proto__":{"x":1},"b":2}'));
+    expect((await post('/hashes/p/get', { fields: ['__proto__'] })).body.fields).toEqual(JSON.parse('{"__proto__":{"x":1}}'));
+  });
+
   test('bad inputs and a non-integer increment change nothing', async () => {
     await post('/hashes/h/set', { fields: { name: 'Ann' } });
     expectError(await post('/hashes/h/set', { fields: {} }), 400, 'VALIDATION_FAILED', 'at least one field');
     expectError(await post('/hashes/h/set', { fields: [1] }), 400, 'VALIDATION_FAILED', 'fields');
+    expectError(await post('/hashes/h/set', { fields: { ['f'.repeat(1025)]: 1 } }), 400, 'VALIDATION_FAILED', 'at most 1024 bytes');
+    expectError(await post('/hashes/h/set', {}), 400, 'VALIDATION_FAILED', 'fields');
     expectError(await post('/hashes/h/increment', { field: 'name', by: 1.5 }), 400, 'VALIDATION_FAILED', 'by');
     expectError(await post('/hashes/h/increment', { field: 'name' }), 409, 'CONFLICT', 'integer');
     expectError(await post('/hashes/h/get', { fields: ['a'.repeat(1025)] }), 400, 'VALIDATION_FAILED', 'fields.0');

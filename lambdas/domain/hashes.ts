@@ -18,6 +18,11 @@ export interface HashFields {
   ttl: number | null;
 }
 
+/** An object for field names from Redis: without a prototype, a field named "__proto__" is just a field. */
+function replyObject(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
 /** Hashes of named JSON values under `k:<key>` (a Redis hash): set, get, get all, remove, increment. */
 export class HashStore extends CollectionStore {
   constructor(redis: RedisClient, limits: CollectionLimits) {
@@ -38,7 +43,7 @@ export class HashStore extends CollectionStore {
   async get(key: string, names: string[]): Promise<{ key: string; fields: Record<string, unknown>; missing: string[] }> {
     const rk = entryKey(key);
     const values = await this.run(rk, () => this.redis.hmget(rk, ...names));
-    const fields: Record<string, unknown> = {};
+    const fields = replyObject();
     const missing: string[] = [];
     names.forEach((name, i) => {
       const raw = values[i];
@@ -53,7 +58,7 @@ export class HashStore extends CollectionStore {
     const rk = entryKey(key);
     const reply = (await this.run(rk, () => this.scripts.hashGetAll(rk))) as [string[], number] | null;
     if (!reply) return null;
-    const fields: Record<string, unknown> = {};
+    const fields = replyObject();
     const flat = reply[0];
     for (let i = 0; i < flat.length; i += 2) fields[flat[i]] = decodeElement(flat[i + 1]);
     return { key, fields, size: flat.length / 2, ttl: ttlSecondsOf(reply[1]) };
