@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { CacheError, UnavailableError } from './errors';
 import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './http';
 import { logger } from './logger';
+import { whenReady } from './readiness';
 import { translateRedisError } from './redis';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
 import { services, type Services } from './services';
@@ -127,9 +128,9 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
     const requestId = requestIdOf(event);
     let body = undefined as B;
     if (spec.body) {
-      // reportInput lets describeIssues tell a missing field from one of the wrong type.
-      const parsed = spec.body(svc.schemaLimits).safeParse(parseJsonBody(event), { reportInput: true });
-      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error));
+      const input = parseJsonBody(event);
+      const parsed = spec.body(svc.schemaLimits).safeParse(input);
+      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
       body = parsed.data;
     }
     const request: RouteRequest<B> = {
@@ -148,7 +149,9 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
       query: (name) => event.queryStringParameters?.[name] ?? undefined,
       header: (name) => header(event, name),
     };
-    const result = await withDeadline(spec.handle(request), svc.config.redisTimeoutMs);
+    const started = Date.now();
+    await whenReady(svc.redis, svc.config.redisTimeoutMs);
+    const result = await withDeadline(spec.handle(request), Math.max(1, svc.config.redisTimeoutMs - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

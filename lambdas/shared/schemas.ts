@@ -64,12 +64,14 @@ export type SetEntryBody = z.infer<ReturnType<typeof setEntryBody>>;
 export type InvalidateBody = z.infer<ReturnType<typeof invalidateBody>>;
 
 /** Turns zod's issues into one readable sentence that names each offending field. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, input?: unknown): string {
+  const valueAt = (path: PropertyKey[]) =>
+    path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
   return error.issues
     .map((issue) => {
       const where = issue.path.length ? issue.path.join('.') : 'body';
       if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-      if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: is required`;
+      if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(issue.path) === undefined) return `${where}: is required`;
       return `${where}: ${issue.message}`;
     })
     .join('; ');
