@@ -141,6 +141,8 @@ describe('hashes over HTTP', () => {
     expectError(await post('/hashes/h/set', { fields: [1] }), 400, 'VALIDATION_FAILED', 'fields');
     expectError(await post('/hashes/h/set', { fields: { ['f'.repeat(1025)]: 1 } }), 400, 'VALIDATION_FAILED', 'at most 1024 bytes');
     expectError(await post('/hashes/h/set', {}), 400, 'VALIDATION_FAILED', 'fields');
+    expectError(await post('/hashes/h/set', '{"fields":{"\\ud800":1}}'), 400, 'VALIDATION_FAILED', 'lone surrogates');
+    expectError(await post('/hashes/h/get', '{"fields":["\\udc00"]}'), 400, 'VALIDATION_FAILED', 'fields.0');
     expectError(await post('/hashes/h/increment', { field: 'name', by: 1.5 }), 400, 'VALIDATION_FAILED', 'by');
     expectError(await post('/hashes/h/increment', { field: 'name' }), 409, 'CONFLICT', 'integer');
     expectError(await post('/hashes/h/get', { fields: ['a'.repeat(1025)] }), 400, 'VALIDATION_FAILED', 'fields.0');

@@ -227,6 +227,64 @@ describe('counters', () => {
   });
 });
 
+describe('round trips', () => {
+  test('every operation is one command to Redis (once its script is loaded)', async () => {
+    const counted = redis.client.duplicate();
+    let sent = 0;
+    const send = counted.sendCommand.bind(counted);
+    counted.sendCommand = ((...args: Parameters<typeof send>) => {
+      sent++;
+      return send(...args);
+    }) as typeof send;
+    const l = new ListStore(counted, limits);
+    const s = new SetStore(counted, limits);
+    const h = new HashStore(counted, limits);
+    const z = new SortedSetStore(counted, limits);
+    const c = new CounterStore(counted, limits);
+    const operations: (() => Promise<unknown>)[] = [
+      () => l.push('l', [1, 2], 'right', 60),
+      () => l.pop('l', 'left', 1),
+      () => l.range('l'),
+      () => l.size('l'),
+      () => l.trim('l', 0, 0),
+      () => s.add('s', [1], 60),
+      () => s.remove('s', [2]),
+      () => s.members('s'),
+      () => s.contains('s', [1, 2]),
+      () => s.size('s'),
+      () => s.pop('s', 1),
+      () => h.set('h', { a: 1 }, 60),
+      () => h.get('h', ['a']),
+      () => h.getAll('h'),
+      () => h.increment('h', 'a', 1, 60),
+      () => h.remove('h', ['b']),
+      () => h.size('h'),
+      () => z.add('z', [{ member: 'a', score: 1 }], { gt: true }, 60),
+      () => z.rangeByRank('z', 0, -1, { withScores: true }),
+      () => z.rangeByScore('z', '-inf', '+inf', { offset: 0, limit: 5 }),
+      () => z.rank('z', 'a'),
+      () => z.scores('z', ['a']),
+      () => z.increment('z', 'a', 1, 60),
+      () => z.count('z'),
+      () => z.size('z'),
+      () => z.remove('z', ['b']),
+      () => c.increment('c', 1, 60),
+      () => l.delete('l'),
+    ];
+    try {
+      for (const op of operations) await op(); // loads every script once
+      await redis.client.flushall();
+      for (const op of operations) {
+        sent = 0;
+        await op();
+        expect({ op: op.toString(), sent }).toEqual({ op: op.toString(), sent: 1 });
+      }
+    } finally {
+      counted.disconnect();
+    }
+  });
+});
+
 describe('wrong types', () => {
   test('every collection refuses a key of another type with a 409 naming it, leaving the data alone', async () => {
     await entries.set('e', 'v');

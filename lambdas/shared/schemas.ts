@@ -103,13 +103,17 @@ const elements = (what: string) =>
     .min(1, `must hold at least one of the ${what}`)
     .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
 
+/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
+const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
 const fieldName = () =>
   z
     .string({ error: 'must be a string' })
     .max(MAX_FIELD_NAME_BYTES, `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`)
     .refine((f) => Buffer.byteLength(f, 'utf8') <= MAX_FIELD_NAME_BYTES, {
       message: `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`,
-    });
+    })
+    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
 
 const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "right"' });
 const popCount = () =>
@@ -152,6 +156,8 @@ const hashFields = () =>
       for (const name of names) {
         if (Buffer.byteLength(name, 'utf8') > MAX_FIELD_NAME_BYTES) {
           ctx.addIssue({ code: 'custom', path: [name.slice(0, 32)], message: `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8` });
+        } else if (!isWellFormed(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
         }
       }
     })
