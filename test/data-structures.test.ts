@@ -227,6 +227,24 @@ describe('counters', () => {
   });
 });
 
+describe('concurrency', () => {
+  test('200 concurrent increments and pushes lose nothing', async () => {
+    const n = 200;
+    const results = await Promise.all(Array.from({ length: n }, () => counters.increment('hot', 1)));
+    expect(new Set(results.map((r) => r.version)).size).toBe(n);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(await entries.get('hot')).toMatchObject({ value: n, version: n });
+    const big = { ...limits, maxCollectionSize: 10_000 };
+    const h = new HashStore(redis.client, big);
+    const l = new ListStore(redis.client, big);
+    const z = new SortedSetStore(redis.client, big);
+    await Promise.all(Array.from({ length: n }, (_, i) => Promise.all([h.increment('h', 'n', 1), l.push('l', [i]), z.increment('z', 'm', 0.5)])));
+    expect((await h.get('h', ['n'])).fields).toEqual({ n });
+    expect(await l.size('l')).toBe(n);
+    expect(await z.scores('z', ['m'])).toEqual([n / 2]);
+  });
+});
+
 describe('round trips', () => {
   test('every operation is one command to Redis (once its script is loaded)', async () => {
     const counted = redis.client.duplicate();
