@@ -234,6 +234,54 @@ end
 return redis.call('ZCARD', dir)
 `,
   },
+  /**
+   * KEYS: entry. ARGV: integer increment, TTL ms ('' keeps the entry's TTL), default TTL ms (for a new entry), now ms,
+   * tag index prefix. Keeps the entry's tags (moving their index scores when the TTL changes).
+   * A counter is an entry whose value is a JSON integer; a missing one starts at 0. Refuses, changing nothing, an
+   * entry that does not hold an integer (SKYCACHE_NOT_INTEGER) and a result outside ±(2^53-1) (SKYCACHE_OVERFLOW).
+   * Returns [value, version, createdAtMs, existed (0/1), pttl].
+   */
+  skycacheIncrement: {
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
+local old = redis.call('GET', KEYS[1])
+local version, created, value, storedTtl, tags, tagsJson = 0, ARGV[4], 0, nil, {}, ''
+if old then
+  -- The value JSON (and the tags JSON, kept as is) sit after the header; see parse for both stored forms.
+  local v, c, u, t, n = string.match(old, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
+  local json
+  if v then
+    local at = #v + #c + #u + #t + #n + 5
+    tagsJson = string.sub(old, at + 1, at + tonumber(n))
+    json = string.sub(old, at + tonumber(n) + 1)
+  else
+    json = string.match(old, '^%d+:%d+:%d+:(.*)$')
+  end
+  if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
+  local pc
+  version, pc, storedTtl, tags = parse(old)
+  created = pc or created
+  value = tonumber(json)
+end
+local nextValue = value + tonumber(ARGV[1])
+if math.abs(nextValue) > 9007199254740991 then return redis.error_reply('SKYCACHE_OVERFLOW') end
+version = version + 1
+local ttlMs = ARGV[2]
+if ttlMs == '' then ttlMs = storedTtl and string.format('%d', storedTtl) or ARGV[3] end
+local text = string.format('%d', nextValue)
+local stored = string.format('%d', version) .. ':' .. created .. ':' .. ARGV[4] .. ':' .. ttlMs .. ':' ..
+  string.format('%d', #tagsJson) .. ':' .. tagsJson .. text
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], stored, 'PX', ARGV[2])
+  if #tags > 0 then
+    local now = nowMs()
+    indexAdd(ARGV[5] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
+  end
+elseif old then redis.call('SET', KEYS[1], stored, 'KEEPTTL')
+else redis.call('SET', KEYS[1], stored, 'PX', ARGV[3]) end
+return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
+`),
+  },
 } as const;
 
 

@@ -96,7 +96,34 @@ const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
  * call the domain within the Redis deadline, map the result or the error to HTTP.
  */
 export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
+  return wrapRoute(() => spec);
+}
+
+/** The key a routed handler's specs are listed under: `METHOD /resource/{path}` exactly as in the route table. */
+export function routeSignature(event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>): string {
+  return `${event.httpMethod} ${event.resource}`;
+}
+
+/**
+ * One Lambda serving several routes (e.g. every list operation), each with its own body schema and code, chosen by
+ * the event's method and resource. Keys are `METHOD /path` as written in the route table.
+ */
+export function routedHandler(specs: Record<string, RouteSpec<unknown>>): ProxyHandler {
+  return wrapRoute((event) => {
+    const spec = specs[routeSignature(event)];
+    if (!spec) throw new CacheError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.resource}`);
+    return spec;
+  });
+}
+
+/** Types one entry of a routedHandler table: its `handle` sees the body its own schema produces. */
+export function operation<B = undefined>(spec: RouteSpec<B>): RouteSpec<unknown> {
+  return spec as unknown as RouteSpec<unknown>;
+}
+
+function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): ProxyHandler {
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const spec = specOf(event);
     const svc = await readyServices();
     const requestId = requestIdOf(event);
     let body = undefined as B;

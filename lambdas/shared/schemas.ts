@@ -174,3 +174,111 @@ export function toGatewaySchema(schema: z.ZodType): Record<string, unknown> {
   delete json.$schema;
   return json;
 }
+
+// --- Data structures (lists, sets, hashes, sorted sets, counters); see docs/data-structures.md ---
+
+/** Most values, members or fields one data-structure request may carry. */
+export const MAX_ELEMENTS_PER_REQUEST = 1000;
+/** Longest hash field name, in UTF-8 bytes. */
+export const MAX_FIELD_NAME_BYTES = 1024;
+
+/** Any JSON value, null included; present (a missing one is reported as required). */
+const jsonValue = () => z.unknown().refine((v) => v !== undefined, { message: 'is required' });
+
+const elements = (what: string) =>
+  z
+    .array(jsonValue(), { error: `must be an array of ${what}` })
+    .min(1, `must hold at least one of the ${what}`)
+    .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
+
+/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
+const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
+const fieldName = () =>
+  z
+    .string({ error: 'must be a string' })
+    .max(MAX_FIELD_NAME_BYTES, `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`)
+    .refine((f) => Buffer.byteLength(f, 'utf8') <= MAX_FIELD_NAME_BYTES, {
+      message: `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`,
+    })
+    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
+
+const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "right"' });
+const popCount = () =>
+  z
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_ELEMENTS_PER_REQUEST, `must be at most ${MAX_ELEMENTS_PER_REQUEST}`);
+const index = () => z.number({ error: 'must be a whole number' }).int('must be a whole number (negative counts from the end)');
+const safeInteger = () => z.number({ error: 'must be a whole number' }).int('must be a whole number within ±(2^53-1)');
+/** JSON cannot carry NaN or Infinity, and 1e999 parses to Infinity: z.number() refuses that. */
+const score = () => z.number({ error: 'must be a finite number' });
+
+export const listPushBody = (limits: SchemaLimits) =>
+  z.strictObject({ values: elements('values'), end: listEnd().optional(), ttl: ttlSchema(limits).optional() });
+export const listPopBody = () => z.strictObject({ end: listEnd().optional(), count: popCount().optional() });
+export const listTrimBody = () => z.strictObject({ start: index(), stop: index() });
+
+export const setMembersBody = (limits: SchemaLimits) =>
+  z.strictObject({ members: elements('members'), ttl: ttlSchema(limits).optional() });
+/** Remove and is-member: members without a TTL. */
+export const membersBody = () => z.strictObject({ members: elements('members') });
+export const setPopBody = () => z.strictObject({ count: popCount().optional() });
+
+/**
+ * Field names to JSON values. Not z.record: it drops a "__proto__" key without a word, and Redis has no reason to
+ * refuse that name. The meta gives API Gateway the same object model a record would.
+ */
+const hashFields = () =>
+  z
+    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      message: 'must be an object of field names to JSON values',
+    })
+    .superRefine((fields, ctx) => {
+      const names = Object.keys(fields);
+      if (names.length < 1) ctx.addIssue({ code: 'custom', message: 'must name at least one field' });
+      if (names.length > MAX_ELEMENTS_PER_REQUEST) {
+        ctx.addIssue({ code: 'custom', message: `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields` });
+      }
+      for (const name of names) {
+        if (Buffer.byteLength(name, 'utf8') > MAX_FIELD_NAME_BYTES) {
+          ctx.addIssue({ code: 'custom', path: [name.slice(0, 32)], message: `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8` });
+        } else if (!isWellFormed(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
+        }
+      }
+    })
+    .meta({ type: 'object', additionalProperties: {}, minProperties: 1, maxProperties: MAX_ELEMENTS_PER_REQUEST });
+
+export const hashSetBody = (limits: SchemaLimits) =>
+  z.strictObject({ fields: hashFields(), ttl: ttlSchema(limits).optional() });
+export const hashFieldsBody = () =>
+  z.strictObject({
+    fields: z
+      .array(fieldName(), { error: 'must be an array of field names' })
+      .min(1, 'must name at least one field')
+      .max(MAX_ELEMENTS_PER_REQUEST, `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields`),
+  });
+export const hashIncrementBody = (limits: SchemaLimits) =>
+  z.strictObject({ field: fieldName(), by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
+
+export const zsetAddBody = (limits: SchemaLimits) =>
+  z.strictObject({
+    members: z
+      .array(z.strictObject({ member: jsonValue(), score: score() }), { error: 'must be an array of {member, score}' })
+      .min(1, 'must hold at least one member')
+      .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} members`),
+    nx: z.boolean({ error: 'must be true or false' }).optional(),
+    xx: z.boolean({ error: 'must be true or false' }).optional(),
+    gt: z.boolean({ error: 'must be true or false' }).optional(),
+    lt: z.boolean({ error: 'must be true or false' }).optional(),
+    ttl: ttlSchema(limits).optional(),
+  });
+export const zsetRankBody = () =>
+  z.strictObject({ member: jsonValue(), reverse: z.boolean({ error: 'must be true or false' }).optional() });
+export const zsetIncrementBody = (limits: SchemaLimits) =>
+  z.strictObject({ member: jsonValue(), by: score(), ttl: ttlSchema(limits).optional() });
+
+export const counterBody = (limits: SchemaLimits) =>
+  z.strictObject({ by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
