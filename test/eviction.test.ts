@@ -103,8 +103,8 @@ describe('eviction policies under memory pressure', () => {
       const coldLeft = await surviving(client, cold);
       report('allkeys-lru', { hot: `${hotLeft}/${hot.length}`, cold: `${coldLeft}/${cold.length}`, evicted: await evicted(client) });
       // Redis approximates LRU by sampling (docs: "Approximated LRU algorithm"), so "survive" is a rate, not all.
-      expect(hotLeft / hot.length).toBeGreaterThanOrEqual(0.95);
-      expect(coldLeft / cold.length).toBeLessThan(0.85);
+      expect(hotLeft / hot.length).toBeGreaterThanOrEqual(0.9);
+      expect(coldLeft / cold.length).toBeLessThan(hotLeft / hot.length - 0.2);
 
       await setServiceEnv({ REDIS_URL: server.url, REDIS_CLUSTER_NODES: undefined });
       const local = await startLocalServer();
