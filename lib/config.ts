@@ -91,6 +91,8 @@ export const configSchema = z
     /** A non-default port makes blind scans for 6379 miss. */
     port: int(1150, 65535),
     evictionPolicy: z.enum(EVICTION_POLICIES),
+    /** Where reads go: `primary` (read-your-writes) or `replica` (eventual; clients can still ask for a strong read). */
+    readFrom: z.enum(['primary', 'replica']),
     /** `reserved-memory-percent`: memory kept back from the dataset for replication buffers and snapshots. */
     reservedMemoryPercent: int(0, 100),
     /** ACL rules of the application user (ElastiCache RBAC access string). */
@@ -157,6 +159,7 @@ const common = {
   engineVersion: '8.0',
   port: 6380,
   evictionPolicy: 'allkeys-lru',
+  readFrom: 'primary',
   reservedMemoryPercent: 25,
   accessString: 'on ~* +@all -@admin -flushall -flushdb -keys',
   snapshotWindow: '03:00-04:00',
@@ -257,6 +260,9 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   const versions = Object.keys(ENGINE_VERSIONS[c.engine]);
   if (!versions.includes(c.engineVersion)) {
     problems.push(`engineVersion: ${c.engine} ${c.engineVersion} is not supported; use one of ${versions.join(', ')} (TLS mode "required" needs Redis OSS 7.0.5+ or Valkey 7.2+)`);
+  }
+  if (c.readFrom === 'replica' && c.replicasPerShard < 1) {
+    problems.push('readFrom: reading from replicas needs at least one replica per shard (set replicasPerShard >= 1, or readFrom=primary)');
   }
   if (c.multiAz && c.replicasPerShard < 1) {
     problems.push('multiAz: Multi-AZ needs at least one replica per shard (set replicasPerShard >= 1, or multiAz=false)');

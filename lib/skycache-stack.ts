@@ -87,6 +87,7 @@ export class SkycacheStack extends Stack {
       multiAz: config.multiAz,
       port: config.port,
       evictionPolicy: config.evictionPolicy,
+      readFrom: config.readFrom,
       reservedMemoryPercent: config.reservedMemoryPercent,
       accessString: config.accessString,
       snapshotRetentionDays: config.snapshotRetentionDays,

@@ -30,6 +30,11 @@ export interface CacheClusterProps {
   readonly replicasPerShard?: number;
   /** Multi-AZ (replicas in other zones, promoted on failure). Needs at least one replica. @default true */
   readonly multiAz?: boolean;
+  /**
+   * Where the handlers read: `replica` sends reads to replicas (the reader endpoint, or the cluster's replicas),
+   * eventually consistent. @default 'primary'
+   */
+  readonly readFrom?: 'primary' | 'replica';
   /** A non-default port. @default 6380 */
   readonly port?: number;
   /** @default 'allkeys-lru' */
@@ -82,6 +87,7 @@ export class CacheCluster extends Construct {
   readonly userName: string;
   readonly port: number;
   readonly clusterMode: boolean;
+  readonly readFrom: 'primary' | 'replica';
   readonly nodes: CacheNode[];
   readonly slowLogGroup: logs.LogGroup;
   readonly engineLogGroup: logs.LogGroup;
@@ -97,6 +103,8 @@ export class CacheCluster extends Construct {
     if (!clusterMode && shards !== 1) throw new Error('CacheCluster: more than one shard needs cluster mode');
     this.port = props.port ?? 6380;
     this.clusterMode = clusterMode;
+    this.readFrom = props.readFrom ?? 'primary';
+    if (this.readFrom === 'replica' && replicas < 1) throw new Error('CacheCluster: replica reads need at least one replica per shard');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     const dataRemoval = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
@@ -260,7 +268,11 @@ export class CacheCluster extends Construct {
       REDIS_TLS: 'true',
       REDIS_USERNAME: this.userName,
       REDIS_AUTH_SECRET_ARN: this.authSecret.secretArn,
-      REDIS_READ_FROM: 'primary',
+      REDIS_READ_FROM: this.readFrom,
+      // Without cluster mode, replica reads go through the replication group's reader endpoint.
+      ...(this.readFrom === 'replica' && !this.clusterMode
+        ? { REDIS_READER_URL: `rediss://${this.replicationGroup.attrReaderEndPointAddress}:${this.port}` }
+        : {}),
     };
   }
 

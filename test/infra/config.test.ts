@@ -80,6 +80,10 @@ describe('context overrides', () => {
 });
 
 describe('validation with clear messages', () => {
+  test('replica reads need a replica', () => {
+    expect(problems('dev', { replicasPerShard: 0, multiAz: false, readFrom: 'replica' })).toMatch(/readFrom: reading from replicas needs at least one replica/);
+  });
+
   test('Multi-AZ needs at least one replica', () => {
     expect(problems('dev', { replicasPerShard: 0 })).toMatch(/multiAz: Multi-AZ needs at least one replica per shard/);
     expect(() => buildConfig('dev', { replicasPerShard: 0, multiAz: false })).not.toThrow();

@@ -140,3 +140,23 @@ describe.each([
     }
   });
 });
+
+describe('read preference', () => {
+  const envOf = (s: Synthesized) => {
+    const fnId = logicalIdAt(s, `${s.stack.stackName}/GetEntryHandler/Function`);
+    return s.template.toJSON().Resources[fnId].Properties.Environment.Variables;
+  };
+
+  test('readFrom=replica without cluster mode points the handlers at the reader endpoint', () => {
+    const env = envOf(synth('dev', { readFrom: 'replica' }));
+    expect(env.REDIS_READ_FROM).toBe('replica');
+    expect(JSON.stringify(env.REDIS_READER_URL)).toContain('ReaderEndPoint.Address');
+    expect(JSON.stringify(env.REDIS_READER_URL)).toContain('rediss://');
+  });
+
+  test('readFrom=replica in cluster mode reads from the cluster replicas (no reader endpoint)', () => {
+    const env = envOf(synth('prod', { readFrom: 'replica' }));
+    expect(env.REDIS_READ_FROM).toBe('replica');
+    expect(env).not.toHaveProperty('REDIS_READER_URL');
+  });
+});
