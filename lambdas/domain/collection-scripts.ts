@@ -1,4 +1,4 @@
-import type { RedisClient } from '../shared/redis';
+import { scriptRegistry } from './scripts';
 
 /**
  * Lua scripts behind the list, set, hash and sorted-set operations (see docs/data-structures.md). Each touches one
@@ -293,16 +293,5 @@ return {redis.call('ZINCRBY', KEYS[1], ARGV[5], ARGV[4]), created, settle()}
   },
 } as const;
 
-type CollectionScriptCommands = {
-  [K in keyof typeof collectionScripts]: (...args: (string | number)[]) => Promise<unknown>;
-};
-
-const defined = new WeakSet<object>();
-/** The client with the collection scripts registered as commands (EVALSHA, falling back to EVAL once per node). */
-export function withCollectionScripts(client: RedisClient): RedisClient & CollectionScriptCommands {
-  if (!defined.has(client)) {
-    for (const [name, def] of Object.entries(collectionScripts)) client.defineCommand(name, def);
-    defined.add(client);
-  }
-  return client as RedisClient & CollectionScriptCommands;
-}
+/** The client with the collection scripts registered as commands. */
+export const withCollectionScripts = scriptRegistry(collectionScripts);

@@ -359,19 +359,26 @@ return {deleted, remaining}
 
 export type ScriptName = keyof typeof scripts;
 
-type ScriptCommands = {
-  [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown>;
-};
+type ScriptTable = Record<string, { numberOfKeys: number; lua: string }>;
+type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };
 
-const defined = new WeakSet<object>();
-/** The client with the scripts registered as commands (EVALSHA, falling back to EVAL once per node). */
-export function withScripts(client: RedisClient): RedisClient & ScriptCommands {
-  if (!defined.has(client)) {
-    for (const [name, def] of Object.entries(scripts)) client.defineCommand(name, def);
-    defined.add(client);
-  }
-  return client as RedisClient & ScriptCommands;
+/**
+ * Makes a function that hands back a client with the table's scripts registered as commands (EVALSHA, falling
+ * back to EVAL once per connection), registering them once per client.
+ */
+export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisClient) => RedisClient & ScriptCommands<T> {
+  const defined = new WeakSet<object>();
+  return (client) => {
+    if (!defined.has(client)) {
+      for (const [name, def] of Object.entries(table)) client.defineCommand(name, def);
+      defined.add(client);
+    }
+    return client as RedisClient & ScriptCommands<T>;
+  };
 }
+
+/** The client with the entry scripts registered as commands. */
+export const withScripts = scriptRegistry(scripts);
 
 const shas = new Map<string, string>();
 /** Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. */
