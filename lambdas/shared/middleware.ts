@@ -39,6 +39,21 @@ function requestIdOf(event: APIGatewayProxyEvent): string {
   return id;
 }
 
+/**
+ * Building a zod schema costs far more than running it, so each schema is built once per limits object (the
+ * process-wide services hold one) and reused by every request.
+ */
+function memoizedByLimits<S>(build: (limits: SchemaLimits) => S): (limits: SchemaLimits) => S {
+  const built = new WeakMap<SchemaLimits, S>();
+  return (limits) => {
+    let schema = built.get(limits);
+    if (!schema) built.set(limits, (schema = build(limits)));
+    return schema;
+  };
+}
+
+const cachedKeySchema = memoizedByLimits(keySchema);
+
 /** Rejects before the body is read: a JSON API takes JSON. */
 function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   const contentType = header(event, 'content-type');
@@ -95,12 +110,13 @@ const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
  * call the domain within the Redis deadline, map the result or the error to HTTP.
  */
 export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
+  const bodySchema = spec.body && memoizedByLimits(spec.body);
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const svc = services();
     const requestId = requestIdOf(event);
     let body = undefined as B;
-    if (spec.body) {
-      const parsed = spec.body(svc.schemaLimits).safeParse(parseJsonBody(event));
+    if (bodySchema) {
+      const parsed = bodySchema(svc.schemaLimits).safeParse(parseJsonBody(event));
       if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error));
       body = parsed.data;
     }
@@ -111,7 +127,7 @@ export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
       key(name = 'key') {
         const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
         if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
-        const checked = keySchema(svc.schemaLimits).safeParse(raw);
+        const checked = cachedKeySchema(svc.schemaLimits).safeParse(raw);
         if (!checked.success) {
           throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
         }
