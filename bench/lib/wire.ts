@@ -1,0 +1,86 @@
+import type Redis from 'ioredis';
+import type { Socket } from 'node:net';
+
+/**
+ * Counts what a client puts on the wire: each socket write is one flush the client then waits on (a network round
+ * trip when requests are sequential), and each RESP array in it is one command (EVALSHA, MULTI… count as one).
+ */
+export class WireCounter {
+  writes = 0;
+  commands = 0;
+  names: string[] = [];
+  private readonly wrapped = new WeakSet<object>();
+
+  constructor(private readonly client: Redis) {}
+
+  /** Wraps the client's current socket; call again after (re)connecting. */
+  attach(): void {
+    const stream = (this.client as unknown as { stream?: Socket }).stream;
+    if (!stream || this.wrapped.has(stream)) return;
+    this.wrapped.add(stream);
+    const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    (stream as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+      this.writes++;
+      const chunk = args[0];
+      const names = commandNames(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      this.commands += names.length;
+      this.names.push(...names);
+      return original(...args);
+    };
+  }
+
+  reset(): void {
+    this.writes = 0;
+    this.commands = 0;
+    this.names = [];
+  }
+}
+
+/** The command names in a buffer of RESP-encoded requests (arrays of bulk strings). */
+export function commandNames(buf: Buffer): string[] {
+  const names: string[] = [];
+  let i = 0;
+  const readLine = () => {
+    const end = buf.indexOf('\r\n', i);
+    if (end < 0) return null;
+    const line = buf.toString('latin1', i, end);
+    i = end + 2;
+    return line;
+  };
+  while (i < buf.length) {
+    const head = readLine();
+    if (!head || head[0] !== '*') break;
+    const n = Number(head.slice(1));
+    let first: string | undefined;
+    for (let a = 0; a < n; a++) {
+      const len = Number(readLine()?.slice(1));
+      if (a === 0) first = buf.toString('latin1', i, i + len).toUpperCase();
+      i += len + 2;
+    }
+    names.push(first ?? '?');
+  }
+  return names;
+}
+
+/** Redis's own per-command call counts (INFO commandstats), commands run inside scripts included. */
+export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const text = await redis.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1], Number(m[2]));
+  return calls;
+}
+
+/** Commands Redis executed between two snapshots, less the INFO that took the first snapshot. */
+export function callsBetween(before: Map<string, number>, after: Map<string, number>): { total: number; by: string } {
+  const parts: string[] = [];
+  let total = 0;
+  for (const [name, n] of after) {
+    let d = n - (before.get(name) ?? 0);
+    if (name === 'info') d -= 1;
+    if (d > 0) {
+      total += d;
+      parts.push(`${name}×${d}`);
+    }
+  }
+  return { total, by: parts.sort().join(' ') };
+}

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import { freePort } from '../../lambdas/local/redis-process';
+import type { SectionResult, TargetVerdict } from '../lib/report';
+import { fmtInt, fmtMs, fmtRatio } from '../lib/stats';
+import { findOrInstall, startChild, waitForHttp, type Child } from '../lib/tools';
+import { valueOfSize } from '../samples';
+
+export interface HttpOptions {
+  redisUrl: string;
+  redisPort: number;
+  connections: number;
+  seconds: number;
+  rounds: number;
+  allowInstall: boolean;
+}
+
+interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+const TSX_ARGS = ['--import', 'tsx'];
+
+function parseDuration(text: string): number {
+  const m = /([\d.]+)(us|ms|s|m)/.exec(text);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolvePromise, reject) =>
+    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (e, stdout, stderr) =>
+      e ? reject(new Error(`${binary} failed: ${e.message} ${stderr}`)) : resolvePromise(stdout),
+    ),
+  );
+}
+
+/** wrk with one thread and `connections` keep-alive connections, latency percentiles on. */
+async function wrk(binary: string, url: string, connections: number, seconds: number): Promise<LoadResult> {
+  const out = await run(binary, ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', url], (seconds + 30) * 1000);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p = (q: string) => parseDuration(new RegExp(`^\\s+${q}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, p50Ms: p('50'), p99Ms: p('99'), errors };
+}
+
+/** redis-benchmark's GET with a 512-byte value, same connection count: the ceiling of the Redis behind everything. */
+async function redisBenchmark(binary: string, port: number, connections: number, requests: number): Promise<LoadResult> {
+  const out = await run(binary, ['-h', '127.0.0.1', '-p', String(port), '-c', String(connections), '-n', String(requests), '-d', '512', '-t', 'set,get', '--csv'], 120_000);
+  const line = out.split('\n').find((l) => l.startsWith('"GET"'));
+  if (!line) throw new Error(`unexpected redis-benchmark output: ${out.slice(0, 300)}`);
+  const f = line.split(',').map((c) => Number(c.replace(/"/g, '')));
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  return { rps: f[1], p50Ms: f[4], p99Ms: f[6], errors: 0 };
+}
+
+async function startWebdis(binary: string, redisPort: number, dir: string): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const config = join(dir, 'webdis.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      redis_host: '127.0.0.1',
+      redis_port: redisPort,
+      redis_auth: null,
+      http_host: '127.0.0.1',
+      http_port: port,
+      threads: 2,
+      pool_size: 20,
+      daemonize: false,
+      database: 0,
+      verbosity: 0,
+      logfile: join(dir, 'webdis.log'),
+    }),
+  );
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(binary, [config], { stdio: 'ignore' });
+  const { stopProcess } = await import('../lib/tools');
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/PING`);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return { child: { process: proc, stop: () => stopProcess(proc) }, url };
+}
+
+/**
+ * GET of a 512-byte value over HTTP with `connections` keep-alive connections: the local server (the Lambda
+ * handlers behind lambdas/local/server.ts), a bare Node http + ioredis server, Webdis, all on the same Redis in
+ * the same run, and redis-benchmark as the ceiling. Each HTTP target runs `rounds` times in rotating order; the
+ * best round of each is shown (the machine is shared, so the best round is the least disturbed).
+ */
+export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
+  const notes: string[] = [];
+  const rows: string[][] = [];
+  const targets: TargetVerdict[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'skycache-http-'));
+  const admin = new Redis(o.redisUrl);
+  const value = valueOfSize(512);
+  const raw512 = JSON.stringify(value);
+  await admin.set('bench:raw512', raw512);
+  await admin.set('k:bench:http', `1:${Date.now()}:${Date.now()}:${raw512}`, 'EX', 86_400);
+
+  const wrkTool = await findOrInstall('wrk', 'wrk', o.allowInstall);
+  const webdisTool = await findOrInstall('webdis', 'webdis', o.allowInstall);
+  const benchTool = await findOrInstall('redis-benchmark', 'redis-tools', o.allowInstall);
+  for (const t of [wrkTool, webdisTool, benchTool]) if (t.problem) notes.push(`MISSING: ${t.problem}.`);
+
+  const results = new Map<string, LoadResult>();
+  const env = { ...process.env, REDIS_URL: o.redisUrl, PORT: '0', POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' };
+  const servers: { name: string; url?: string; stop?: () => Promise<void>; problem?: string }[] = [];
+  try {
+    if (benchTool.path) {
+      try {
+        results.set('redis-benchmark GET (ceiling, no HTTP)', await redisBenchmark(benchTool.path, o.redisPort, o.connections, Math.max(100_000, o.seconds * 100_000)));
+      } catch (e) {
+        notes.push(`redis-benchmark failed: ${(e as Error).message}`);
+      }
+    }
+    if (wrkTool.path) {
+      const local = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/local.ts')], env);
+      servers.push({ name: 'skycache local server GET /cache/{key}', url: `${local.firstLine}/cache/bench:http`, stop: local.child.stop });
+      const bare = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/bare.ts')], env);
+      servers.push({ name: 'bare Node http + ioredis GET', url: `${bare.firstLine}/bench:raw512`, stop: bare.child.stop });
+      if (webdisTool.path) {
+        try {
+          const webdis = await startWebdis(webdisTool.path, o.redisPort, dir);
+          servers.push({ name: 'Webdis GET /GET/{key}', url: `${webdis.url}/GET/bench:raw512`, stop: webdis.child.stop });
+        } catch (e) {
+          notes.push(`MISSING: Webdis would not start: ${(e as Error).message}`);
+        }
+      }
+      for (const s of servers) {
+        const r = await fetch(s.url!);
+        const text = await r.text();
+        if (r.status !== 200 || !text.includes(value.data)) throw new Error(`${s.name} answered ${r.status}: ${text.slice(0, 200)}`);
+        await wrk(wrkTool.path, s.url!, o.connections, 1); // warm-up: JIT, connection pools
+      }
+      for (let round = 0; round < o.rounds; round++) {
+        const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+        for (const s of order) {
+          const r = await wrk(wrkTool.path, s.url!, o.connections, o.seconds);
+          const best = results.get(s.name);
+          if (!best || r.rps > best.rps) results.set(s.name, r);
+        }
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop?.();
+    admin.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const bare = results.get('bare Node http + ioredis GET');
+  const webdis = results.get('Webdis GET /GET/{key}');
+  const local = results.get('skycache local server GET /cache/{key}');
+  const ceiling = results.get('redis-benchmark GET (ceiling, no HTTP)');
+  for (const [name, r] of results) {
+    rows.push([
+      name,
+      fmtInt(r.rps),
+      fmtMs(r.p50Ms),
+      fmtMs(r.p99Ms),
+      webdis ? fmtRatio(r.rps / webdis.rps) : 'n/a',
+      bare ? fmtRatio(r.rps / bare.rps) : 'n/a',
+      ceiling ? fmtRatio(r.rps / ceiling.rps) : 'n/a',
+      String(r.errors),
+    ]);
+  }
+  targets.push({
+    target: 'local server throughput ≥ Webdis (GET, 512 B, 50 connections)',
+    met: local && webdis ? local.rps >= webdis.rps : null,
+    measured: local && webdis ? `${fmtInt(local.rps)} vs ${fmtInt(webdis.rps)} req/s (${fmtRatio(local.rps / webdis.rps)})` : 'Webdis or wrk missing',
+  });
+  if (local && bare) {
+    notes.push(
+      `Our own overhead: the local server serves ${fmtRatio(local.rps / bare.rps)} the requests per second of a bare Node http + ioredis server on the same Redis. ` +
+        'Per request it builds the API Gateway proxy event, runs the middy handler (Powertools logger context, key validation, deadline timer), ' +
+        'runs the GET Lua script (which also counts the hit) instead of a plain GET, decodes the entry and answers JSON with version, ttl and timestamps.',
+    );
+  }
+  return {
+    title: '2. Local HTTP server: throughput and latency, GET of a 512-byte value',
+    method:
+      `wrk (1 thread, ${o.connections} keep-alive connections, ${o.seconds} s per run, ${o.rounds} round(s) in rotating order, best round shown) against each server, ` +
+      'all on the same private redis-server in this run; each server runs in its own process. redis-benchmark (same connection count, 512-byte values, no HTTP) is the ceiling. ' +
+      'Ratios are requests per second against Webdis, against the bare Node server and against redis-benchmark. The load generator, the server and Redis share this machine\'s cores.',
+    tables: [{ header: ['target', 'req/s', 'p50', 'p99', 'vs Webdis', 'vs bare Node', 'vs redis-benchmark', 'errors'], rows }],
+    targets,
+    notes,
+  };
+}
