@@ -14,6 +14,8 @@ export interface RedisConnectionSettings {
   tls?: boolean;
   username?: string;
   password?: string;
+  /** Coalesce the commands issued in one tick into one write (ioredis enableAutoPipelining). */
+  autoPipelining?: boolean;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
@@ -42,6 +44,9 @@ export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv, timeoutMs: num
     tls: env.REDIS_TLS === 'true' || undefined,
     username: env.REDIS_USERNAME || undefined,
     password: env.REDIS_PASSWORD || undefined,
+    // A Lambda instance serves one request at a time: coalescing commands per tick would only delay each one.
+    // Servers with many requests in flight (the local server) gain from it. REDIS_AUTO_PIPELINING overrides.
+    autoPipelining: env.REDIS_AUTO_PIPELINING ? env.REDIS_AUTO_PIPELINING === 'true' : !env.AWS_LAMBDA_FUNCTION_NAME,
   };
 }
 
@@ -54,7 +59,7 @@ function commonOptions(s: RedisConnectionSettings): RedisOptions {
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     // After a failover the old primary answers READONLY: reconnect so DNS leads to the new primary.
     reconnectOnError: (err) => (/READONLY/.test(err.message) ? 2 : false),
-    enableAutoPipelining: true,
+    enableAutoPipelining: s.autoPipelining ?? true,
     ...(s.username ? { username: s.username } : {}),
     ...(s.password ? { password: s.password } : {}),
     ...(s.tls ? { tls: {} } : {}),
@@ -66,7 +71,7 @@ export function createRedisClient(s: RedisConnectionSettings): RedisClient {
   if (s.clusterNodes && s.clusterNodes.length > 0) {
     const clusterOptions: ClusterOptions = {
       redisOptions: options,
-      enableAutoPipelining: true,
+      enableAutoPipelining: s.autoPipelining ?? true,
       maxRedirections: 16,
       retryDelayOnFailover: 100,
       retryDelayOnClusterDown: 100,
