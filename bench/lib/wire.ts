@@ -2,11 +2,14 @@ import type Redis from 'ioredis';
 import type { Socket } from 'node:net';
 
 /**
- * Counts what a client puts on the wire: each socket write is one flush the client then waits on (a network round
- * trip when requests are sequential), and each RESP array in it is one command (EVALSHA, MULTI… count as one).
+ * Counts what a client puts on the wire. A round trip is a wave of writes with no reply in between: writes sent
+ * back to back (a pipeline, or commands issued together) share one wait; a write after a reply arrived had to wait
+ * for it. Each RESP array written is one command (EVALSHA, MULTI… count as one).
  */
 export class WireCounter {
+  roundTrips = 0;
   writes = 0;
+  private replySinceWrite = true;
   commands = 0;
   names: string[] = [];
   private readonly wrapped = new WeakSet<object>();
@@ -18,9 +21,12 @@ export class WireCounter {
     const stream = (this.client as unknown as { stream?: Socket }).stream;
     if (!stream || this.wrapped.has(stream)) return;
     this.wrapped.add(stream);
+    stream.on('data', () => (this.replySinceWrite = true));
     const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     (stream as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
       this.writes++;
+      if (this.replySinceWrite) this.roundTrips++;
+      this.replySinceWrite = false;
       const chunk = args[0];
       const names = commandNames(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
       this.commands += names.length;
@@ -30,6 +36,8 @@ export class WireCounter {
   }
 
   reset(): void {
+    this.roundTrips = 0;
+    this.replySinceWrite = true;
     this.writes = 0;
     this.commands = 0;
     this.names = [];

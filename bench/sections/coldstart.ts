@@ -77,6 +77,7 @@ export async function coldStart(redisUrl: string, runs: number): Promise<Section
             await runChild({
               ...process.env,
               REDIS_URL: redisUrl,
+              AWS_LAMBDA_FUNCTION_NAME: `skycache-${module}`,
               BUNDLE_URL: pathToFileURL(outfile).href,
               EVENT: JSON.stringify(proxyEvent(route, sample.request)),
               CONTEXT: JSON.stringify(lambdaContext(`skycache-${module}`)),

@@ -131,6 +131,9 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
     if (wrkTool.path) {
       const local = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/local.ts')], env);
       servers.push({ name: 'skycache local server GET /cache/{key}', url: `${local.firstLine}/cache/bench:http`, stop: local.child.stop });
+      const flippedOn = process.env.REDIS_AUTO_PIPELINING === 'false';
+      const flipped = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/local.ts')], { ...env, REDIS_AUTO_PIPELINING: String(flippedOn) });
+      servers.push({ name: `skycache local server, auto-pipelining ${flippedOn ? 'on' : 'off'}`, url: `${flipped.firstLine}/cache/bench:http`, stop: flipped.child.stop });
       const bare = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/bare.ts')], env);
       servers.push({ name: 'bare Node http + ioredis GET', url: `${bare.firstLine}/bench:raw512`, stop: bare.child.stop });
       if (webdisTool.path) {

@@ -15,7 +15,9 @@ import { samples } from '../samples';
  */
 export async function roundTrips(redisUrl: string): Promise<SectionResult> {
   useRedisForHandlers(redisUrl);
-  const client = createRedisClient(connectionSettingsFromEnv(process.env, runtimeConfig().redisTimeoutMs)) as Redis;
+  // The client as a Lambda function makes it (AWS_LAMBDA_FUNCTION_NAME is set there).
+  const lambdaEnv = { ...process.env, AWS_LAMBDA_FUNCTION_NAME: 'skycache-bench' };
+  const client = createRedisClient(connectionSettingsFromEnv(lambdaEnv, runtimeConfig().redisTimeoutMs)) as Redis;
   useRedisForHandlers(redisUrl, client);
   await client.ping();
   const wire = new WireCounter(client);
@@ -30,7 +32,7 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
     for (const route of routes) {
       const list = samples[route.id];
       if (!list?.length) {
-        rows.push([route.id, `${route.method} ${route.path}`, 'no sample', '', '', '', '']);
+        rows.push([route.id, `${route.method} ${route.path}`, 'no sample', '', '', '', '', '']);
         continue;
       }
       const handler = loadHandler(route.handler);
@@ -44,13 +46,14 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
         wire.reset();
         const result = await handler(proxyEvent(route, sample.request), ctx);
         const writes = wire.writes;
+        const trips = wire.roundTrips;
         const sent = wire.commands;
         const names = [...wire.names];
         const atRedis = callsBetween(before, await commandCalls(admin));
         const statusNote = result.statusCode === sample.expectStatus ? String(result.statusCode) : `${result.statusCode} (expected ${sample.expectStatus})`;
         if (result.statusCode !== sample.expectStatus) failures.push(`${name}: ${statusNote} ${result.body}`);
-        rows.push([name, `${route.method} ${route.path}`, statusNote, String(writes), `${sent} (${summarize(names)})`, String(atRedis.total), atRedis.by]);
-        if (sample.singleKey) singleKey.push({ name, writes });
+        rows.push([name, `${route.method} ${route.path}`, statusNote, String(trips), String(writes), `${sent} (${summarize(names)})`, String(atRedis.total), atRedis.by]);
+        if (sample.singleKey) singleKey.push({ name, writes: trips });
       }
     }
   } finally {
@@ -69,9 +72,10 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
     title: '4. Round trips to Redis per request, every route',
     method:
       'Each route of lambdas/routes.ts is driven through its handler with the sample request in bench/samples.ts (routes without one are listed as "no sample"). ' +
-      'Round trips = socket writes by the handler\'s ioredis client during the request (each is awaited before the response); client commands = RESP commands in those writes ' +
+      'Round trips = waves of socket writes by the handler\'s ioredis client with no reply in between (writes sent back to back share one wait), counted at the client; ' +
+      'socket writes = every write; client commands = RESP commands in those writes ' +
       '(EVALSHA, MULTI…EXEC count as sent); commands at Redis = INFO commandstats delta, which includes the commands a Lua script runs. Measured after one warm-up request, so the script cache is loaded.',
-    tables: [{ header: ['route (sample)', 'method path', 'status', 'round trips', 'client commands', 'commands at Redis', 'at Redis, by command'], rows }],
+    tables: [{ header: ['route (sample)', 'method path', 'status', 'round trips', 'socket writes', 'client commands', 'commands at Redis', 'at Redis, by command'], rows }],
     targets,
     notes: [
       ...failures.map((f) => `Sample answered unexpectedly: ${f}`),
