@@ -41,14 +41,22 @@ const settings = {
   quick: quick_,
   sections: new Set((flag('only') ?? '1,2,3,4,5').split(',').map(Number)),
   iterations: num('iterations', 'BENCH_ITERATIONS', 20_000, 3_000),
-  seconds: num('seconds', 'BENCH_HTTP_SECONDS', 8, 3),
-  rounds: num('rounds', 'BENCH_HTTP_ROUNDS', 2, 1),
+  seconds: num('seconds', 'BENCH_HTTP_SECONDS', 5, 3),
+  rounds: num('rounds', 'BENCH_HTTP_ROUNDS', 3, 1),
   connections: num('connections', 'BENCH_HTTP_CONNECTIONS', 50, 50),
   coldRuns: num('cold-runs', 'BENCH_COLD_RUNS', 5, 2),
   sizes: (flag('sizes') ?? process.env.BENCH_INVALIDATION_SIZES ?? (quick_ ? '20000' : '100000,1000000')).split(',').map(Number),
   allowInstall: !has('no-install'),
   write: has('write') || (!quick_ && !has('no-write')),
 };
+
+/** Changes made to the code because of these measurements (see git log), newest last. */
+const TUNING = [
+  'zod imported as a namespace (`import * as z`) so esbuild tree-shakes it: every handler bundle went from 691 KB to about 322 KB.',
+  'Each zod schema (key, request bodies) is built once per limits object instead of per request: handler GET p50 85 → 44 µs, SET 219 → 52 µs (in process).',
+  "Auto-pipelining off for the Redis client inside Lambda (one request at a time per instance, so batching per tick only delays each command), on for the local server: handler GET p50 about 45 → 37 µs.",
+  "middy's early timeout is off (withDeadline already answers 503 before the Lambda timeout, and middy's TimeoutError would have been a 500): one timer and promise less per request.",
+];
 
 function machine(): string[] {
   const cpu = cpus();
@@ -84,6 +92,10 @@ function markdown(results: SectionResult[], failures: string[], info: string[]):
     ...info.map((l) => `- ${l}`),
     '',
     'The machine is shared (2 cores, other builds may run at the same time), so absolute figures move between runs; the ratios come from variants measured side by side in the same run.',
+    '',
+    '## Tuning done so far',
+    '',
+    ...TUNING.map((t) => `- ${t}`),
     '',
     '## Targets',
     '',
