@@ -12,6 +12,8 @@ export const handlerBundling = {
   minify: true,
   /** External `.map` file next to the bundle; the function runs with NODE_OPTIONS=--enable-source-maps. */
   sourcemap: true,
+  /** Maps without embedded sources: smaller artifacts, stack traces still map to file and line. */
+  sourcesContent: false,
   /** The Lambda runtime ships the AWS SDK v3. */
   external: ['@aws-sdk/*'],
   /** Prefer the ESM build of dependencies that ship both, so tree-shaking works. */
@@ -33,6 +35,7 @@ export function handlerBuildOptions(entry: string, outfile: string): BuildOption
     target: handlerBundling.target,
     minify: handlerBundling.minify,
     sourcemap: handlerBundling.sourcemap,
+    sourcesContent: handlerBundling.sourcesContent,
     external: [...handlerBundling.external],
     mainFields: [...handlerBundling.mainFields],
     banner: { js: handlerBundling.banner },

@@ -2,6 +2,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { resetRuntimeConfig } from '../../lambdas/shared/config';
 import { closeServices, resetServices } from '../../lambdas/shared/services';
 import type { RedisClient } from '../../lambdas/shared/redis';
+import { routes } from '../../lambdas/routes';
+import { proxyEvent, type SampleRequest } from './events';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -19,3 +21,14 @@ export function useRedisForHandlers(redisUrl: string, client?: RedisClient): voi
 }
 
 export { closeServices };
+
+/** Calls a route's handler in process with a sample request; throws unless it answers 2xx (for set-up steps). */
+export function callRoute(ctx: Context): (routeId: string, request: SampleRequest) => Promise<APIGatewayProxyResult> {
+  return async (routeId, request) => {
+    const route = routes.find((r) => r.id === routeId);
+    if (!route) throw new Error(`no route ${routeId}`);
+    const result = await loadHandler(route.handler)(proxyEvent(route, request), ctx);
+    if (result.statusCode >= 300) throw new Error(`set-up ${routeId} answered ${result.statusCode}: ${result.body}`);
+    return result;
+  };
+}

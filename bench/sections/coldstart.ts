@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { handlerBuildOptions, handlerBundling } from '../../lib/bundling';
 import { handlerModules, routes } from '../../lambdas/routes';
 import { lambdaContext, proxyEvent } from '../lib/events';
+import { callRoute, closeServices, useRedisForHandlers } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';
 import { fmtKb, fmtMs } from '../lib/stats';
 import { samples } from '../samples';
@@ -45,8 +46,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function coldStart(redisUrl: string, runs: number): Promise<SectionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'skycache-bundles-'));
   const admin = new Redis(redisUrl);
+  useRedisForHandlers(redisUrl);
+  const call = callRoute(lambdaContext());
   const rows: string[][] = [];
-  const targets: TargetVerdict[] = [];
+  const measured: { module: string; bytes: number; importMs: number }[] = [];
   const notes: string[] = [];
   try {
     for (const module of handlerModules()) {
@@ -72,7 +75,7 @@ export async function coldStart(redisUrl: string, runs: number): Promise<Section
       if (route && sample) {
         const results = [];
         for (let i = 0; i < runs; i++) {
-          await sample.setup?.(admin);
+          await sample.setup?.(admin, call);
           results.push(
             await runChild({
               ...process.env,
@@ -90,18 +93,35 @@ export async function coldStart(redisUrl: string, runs: number): Promise<Section
         status = String(results[0].status);
       }
       rows.push([module, fmtKb(bytes), fmtKb(gz), fmtKb(mapBytes), fmtMs(importMs), fmtMs(firstMs), fmtMs(totalMs), status, top]);
-      targets.push({ target: `${module}: bundle ≤ ${fmtKb(MAX_BUNDLE_BYTES)}`, met: bytes <= MAX_BUNDLE_BYTES, measured: fmtKb(bytes) });
-      targets.push({ target: `${module}: import ≤ ${MAX_IMPORT_MS} ms`, met: Number.isFinite(importMs) ? importMs <= MAX_IMPORT_MS : null, measured: fmtMs(importMs) });
+      measured.push({ module, bytes, importMs });
     }
   } finally {
     admin.disconnect();
+    await closeServices();
     rmSync(dir, { recursive: true, force: true });
   }
-  const biggest = Math.max(...rows.map((r) => parseFloat(r[1])));
-  if (biggest * 1024 > MAX_BUNDLE_BYTES) {
+  const bySize = [...measured].sort((a, b) => b.bytes - a.bytes);
+  const timed = measured.filter((m) => Number.isFinite(m.importMs)).sort((a, b) => b.importMs - a.importMs);
+  const over = measured.filter((m) => m.bytes > MAX_BUNDLE_BYTES);
+  const slow = timed.filter((m) => m.importMs > MAX_IMPORT_MS);
+  const targets: TargetVerdict[] = [
+    {
+      target: `every handler bundle ≤ ${fmtKb(MAX_BUNDLE_BYTES)}`,
+      met: bySize.length ? over.length === 0 : null,
+      measured: bySize.length
+        ? `${over.length} of ${measured.length} over; largest ${bySize[0].module} ${fmtKb(bySize[0].bytes)}, smallest ${bySize[bySize.length - 1].module} ${fmtKb(bySize[bySize.length - 1].bytes)}`
+        : 'n/a',
+    },
+    {
+      target: `every handler imported in ≤ ${MAX_IMPORT_MS} ms`,
+      met: timed.length ? slow.length === 0 : null,
+      measured: timed.length ? `${slow.length} of ${timed.length} over; slowest ${timed[0].module} ${fmtMs(timed[0].importMs)} (median of runs)` : 'n/a',
+    },
+  ];
+  if (over.length) {
     notes.push(
       'Bundle size: ioredis (with its command table @ioredis/commands) is about 175 KB of every bundle and cannot be tree-shaken (CommonJS); zod\'s classic API is about 90 KB ' +
-        '(its methods live on the schema prototypes, so esbuild keeps them all). Importing zod as a namespace (`import * as z`) already took the bundles from 691 KB to about 330 KB. ' +
+        '(its methods live on the schema prototypes, so esbuild keeps them all). Importing zod as a namespace (`import * as z`) already took the bundles from about 690 KB to the sizes above. ' +
         'Reaching 250 KB needs the handlers to validate with `zod/mini` (same schemas in its functional API; a body schema like ours bundles to about 18 KB with zod/mini against 90 KB with classic zod), a rewrite of lambdas/shared/schemas.ts that the route table and the API Gateway models also read — left for a coordinated change.',
     );
   }

@@ -3,6 +3,7 @@ import { withScripts } from '../../lambdas/domain/scripts';
 import { routes } from '../../lambdas/routes';
 import { runtimeConfig } from '../../lambdas/shared/config';
 import { connectionSettingsFromEnv, createRedisClient, type RedisClient } from '../../lambdas/shared/redis';
+import { whenReady } from '../../lambdas/shared/readiness';
 import { services } from '../../lambdas/shared/services';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { loadHandler, useRedisForHandlers } from '../lib/handlers';
@@ -34,6 +35,8 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   const configured = createRedisClient(settings);
   const autoPipelined = settings.autoPipelining ?? true;
   const flipped = createRedisClient({ ...settings, autoPipelining: !autoPipelined });
+  // The service's clients keep no offline queue: wait until they are connected.
+  await Promise.all([whenReady(configured, 10_000), whenReady(flipped, 10_000)]);
   let inUse: RedisClient | undefined;
   const use = (client: RedisClient) => () => {
     if (inUse !== client) useRedisForHandlers(o.redisUrl, client);

@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { EntryStore } from '../../lambdas/domain/entries';
 import { startRedisProcess } from '../../lambdas/local/redis-process';
 import { runtimeConfig } from '../../lambdas/shared/config';
+import { whenReady } from '../../lambdas/shared/readiness';
 import { connectionSettingsFromEnv, createRedisClient } from '../../lambdas/shared/redis';
 import type { SectionResult } from '../lib/report';
 import { spawn } from 'node:child_process';
@@ -77,6 +78,7 @@ export async function invalidation(o: InvalidationOptions): Promise<SectionResul
       await admin.call('LATENCY', 'RESET');
       await admin.config('RESETSTAT');
 
+      await whenReady(client, 10_000);
       const store = new EntryStore(client, { ...runtimeConfig() });
       const pinger = startPinger(server.port);
       await sleep(200);

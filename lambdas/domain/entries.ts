@@ -6,7 +6,8 @@ import {
   statsKeyFor,
 } from '../shared/keyspace';
 import { isCluster, primaries, translateRedisError, type RedisClient } from '../shared/redis';
-import { withScripts } from './scripts';
+import { evalMultiKey, withScripts } from './scripts';
+import { encodeTags, invalidateTags, registerTagSlots, tagIndexPrefix } from './tags';
 
 export interface Entry {
   key: string;
@@ -16,6 +17,8 @@ export interface Entry {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** Tags given at the last write (empty when none). */
+  tags: string[];
 }
 
 export interface WriteResult {
@@ -25,6 +28,8 @@ export interface WriteResult {
   ttl: number;
   createdAt: string;
   updatedAt: string;
+  /** The entry's tags after this write. */
+  tags: string[];
 }
 
 export interface EntryLimits {
@@ -36,55 +41,127 @@ export interface EntryLimits {
 export interface InvalidateRequest {
   keys?: string[];
   prefix?: string;
+  tags?: string[];
+}
+
+/** A write that applies only in a given state: key absent, key present, or at exactly this version. */
+export type WriteCondition = { ifAbsent: true } | { ifPresent: true } | { ifVersion: number };
+
+export interface SetOptions {
+  tags?: readonly string[];
+  condition?: WriteCondition;
+  /** The tags' cluster directories already list this entry's slot (a batch registers all its items at once). */
+  tagsRegistered?: boolean;
+}
+
+export interface GetOptions {
+  /** Set the expiry to this many seconds from now (when found). */
+  touchTtlSeconds?: number;
+  /** Push the expiry to now + the TTL of the entry's last write (when it currently expires). */
+  sliding?: boolean;
+}
+
+export interface TtlInfo {
+  key: string;
+  /** Whole seconds left, or null when the key never expires. */
+  ttl: number | null;
 }
 
 /** Keys fetched per SCAN step during prefix invalidation: big enough to be quick, small enough not to stall Redis. */
 const SCAN_COUNT = 1000;
 
-/** Decodes the stored form `<version>:<createdAtMs>:<updatedAtMs>:<json>`. */
+const HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
+const FIRST_HEADER = /^(\d+):(\d+):(\d+):/;
+
+/**
+ * Decodes the stored form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`,
+ * and the first form `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (entries written before tags existed).
+ * Tags JSON is ASCII (encodeTags), so its byte length is its length in characters.
+ */
 export function decodeEntry(key: string, raw: string, pttl: number): Entry {
-  const m = /^(\d+):(\d+):(\d+):/.exec(raw);
-  if (!m) {
+  let m = HEADER.exec(raw);
+  let tags: string[] = [];
+  let valueAt: number;
+  if (m) {
+    const tagsLength = Number(m[5]);
+    if (tagsLength > 0) tags = parseTags(raw.slice(m[0].length, m[0].length + tagsLength));
+    valueAt = m[0].length + tagsLength;
+  } else {
+    m = FIRST_HEADER.exec(raw);
+    valueAt = m ? m[0].length : 0;
+  }
+  const value = m ? parseJson(raw.slice(valueAt)) : NOT_JSON;
+  if (!m || value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
-    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '' };
+    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '', tags: [] };
   }
   return {
     key,
-    value: JSON.parse(raw.slice(m[0].length)),
+    value,
     ttl: ttlSecondsOf(pttl),
     version: Number(m[1]),
     createdAt: new Date(Number(m[2])).toISOString(),
     updatedAt: new Date(Number(m[3])).toISOString(),
+    tags,
   };
 }
 
-function ttlSecondsOf(pttl: number): number | null {
+const NOT_JSON = Symbol('not JSON');
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** Reads a tags JSON array; anything else (not written by skycache) counts as no tags. */
+export function parseTags(text: string): string[] {
+  const parsed = parseJson(text);
+  return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === 'string') : [];
+}
+
+export function ttlSecondsOf(pttl: number): number | null {
   // PTTL is -1 when the key has no expiry; round up so a live entry never reports 0 seconds.
   return pttl < 0 ? null : Math.ceil(pttl / 1000);
 }
 
 /** The key-value entries of the cache: get, set, delete and invalidation. */
 export class EntryStore {
-  private readonly clustered: boolean;
+  readonly clustered: boolean;
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly limits: EntryLimits,
+    readonly redis: RedisClient,
+    readonly limits: EntryLimits,
   ) {
     this.clustered = isCluster(redis);
   }
 
-  async get(key: string, options: { touchTtlSeconds?: number } = {}): Promise<Entry | null> {
+  async get(key: string, options: GetOptions = {}): Promise<Entry | null> {
     const rk = entryKey(key);
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>
-      withScripts(this.redis).skycacheGet(rk, statsKeyFor(rk, this.clustered), touch),
+      withScripts(this.redis).skycacheGet(
+        rk,
+        statsKeyFor(rk, this.clustered),
+        touch,
+        options.sliding ? '1' : '',
+        tagIndexPrefix(rk, this.clustered),
+      ),
     )) as [string, number] | null;
     if (!reply) return null;
-    return decodeEntry(key, reply[0], Number(reply[1]));
+    const entry = decodeEntry(key, reply[0], Number(reply[1]));
+    // Extending a tagged entry's life must extend its slot's life in the tags' directories too.
+    if ((touch || options.sliding) && entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
+    return entry;
   }
 
-  async set(key: string, value: unknown, ttlSeconds?: number): Promise<WriteResult> {
+  /**
+   * Creates or replaces an entry, atomically with its condition and its tag-index membership. A refused
+   * condition throws CONFLICT (ifAbsent), NOT_FOUND (ifPresent) or VERSION_CONFLICT (ifVersion), each with
+   * `details.currentVersion` (null when absent), and changes nothing.
+   */
+  async set(key: string, value: unknown, ttlSeconds?: number, options: SetOptions = {}): Promise<WriteResult> {
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > this.limits.maxValueBytes) {
@@ -95,11 +172,25 @@ export class EntryStore {
       );
     }
     const ttl = ttlSeconds ?? this.limits.defaultTtlSeconds;
+    const tags = [...new Set(options.tags ?? [])];
     const now = Date.now();
     const rk = entryKey(key);
-    const [version, createdMs, existed] = (await this.run(rk, () =>
-      withScripts(this.redis).skycacheSet(rk, json, this.ttlMs(ttl), now),
-    )) as [number, string, number];
+    const ttlMs = this.ttlMs(ttl);
+    // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry.
+    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, ttlMs);
+    const reply = (await this.run(rk, () =>
+      withScripts(this.redis).skycacheSet(
+        rk,
+        json,
+        ttlMs,
+        now,
+        conditionArg(options.condition),
+        encodeTags(tags),
+        tagIndexPrefix(rk, this.clustered),
+      ),
+    )) as [string, number, string, number];
+    if (reply[0] !== 'OK') throw conditionError(key, options.condition!, Number(reply[1]));
+    const [, version, createdMs, existed] = reply;
     return {
       created: Number(existed) === 0,
       key,
@@ -107,13 +198,66 @@ export class EntryStore {
       ttl,
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
+      tags,
     };
   }
 
-  async delete(key: string): Promise<boolean> {
+  /**
+   * Deletes an entry (of any Redis type) and its tag-index membership. With `ifVersion` ('*' = any existing), a
+   * mismatch throws VERSION_CONFLICT with `details.currentVersion` (null when absent) and deletes nothing.
+   */
+  async delete(key: string, options: { ifVersion?: number | '*' } = {}): Promise<boolean> {
     const rk = entryKey(key);
-    const removed = await this.run(rk, () => this.redis.unlink(rk));
-    return removed > 0;
+    const expected = options.ifVersion === undefined ? '' : String(options.ifVersion);
+    const [status, result] = (await this.run(rk, () =>
+      withScripts(this.redis).skycacheDelete(rk, expected, tagIndexPrefix(rk, this.clustered)),
+    )) as [string, number];
+    if (status !== 'OK') {
+      const current = Number(result) < 0 ? null : Number(result);
+      throw new CacheError('VERSION_CONFLICT', `entry "${key}" is at version ${current ?? '(absent)'}, not ${expected}`, {
+        currentVersion: current,
+      });
+    }
+    return Number(result) > 0;
+  }
+
+  /** The remaining TTL of a key of any Redis type, or null when the key does not exist. */
+  async ttl(key: string): Promise<TtlInfo | null> {
+    return this.ttlCommand(key, 'get');
+  }
+
+  /** Sets the key's expiry to `seconds` from now (without changing its value or version). */
+  async touch(key: string, seconds: number): Promise<TtlInfo | null> {
+    return this.ttlCommand(key, 'touch', this.ttlMs(seconds));
+  }
+
+  /** Removes the key's expiry: it stays until deleted, invalidated or evicted. */
+  async persist(key: string): Promise<TtlInfo | null> {
+    return this.ttlCommand(key, 'persist');
+  }
+
+  private async ttlCommand(key: string, op: 'get' | 'touch' | 'persist', ms = 0): Promise<TtlInfo | null> {
+    const rk = entryKey(key);
+    const prefix = tagIndexPrefix(rk, this.clustered);
+    if (op !== 'get' && this.clustered) {
+      // The new expiry must be in the tags' directories before the entry outlives their current scores.
+      const current = (await this.run(rk, () => withScripts(this.redis).skycacheTtl(rk, 'get', 0, prefix))) as
+        | [number, string]
+        | null;
+      if (!current) return null;
+      await this.registerTags(rk, parseTags(current[1]), op === 'persist' ? -1 : ms);
+    }
+    const reply = (await this.run(rk, () => withScripts(this.redis).skycacheTtl(rk, op, ms, prefix))) as
+      | [number, string]
+      | null;
+    if (!reply) return null;
+    return { key, ttl: ttlSecondsOf(Number(reply[0])) };
+  }
+
+  /** Cluster only: lists the entry's slot in its tags' directories, for an expiry `pttl` ms away (-1: none). */
+  private async registerTags(redisKey: string, tags: readonly string[], pttl: number): Promise<void> {
+    if (!this.clustered || tags.length === 0) return;
+    await registerTagSlots(this.redis, [{ redisKey, tags, ttlMs: pttl < 0 ? null : pttl }]);
   }
 
   /** Removes the named keys and every key under the prefix; returns how many entries were removed. */
@@ -121,6 +265,7 @@ export class EntryStore {
     let removed = 0;
     if (request.keys?.length) removed += await this.unlinkAll(request.keys.map(entryKey));
     if (request.prefix !== undefined) removed += await this.invalidatePrefix(request.prefix);
+    if (request.tags?.length) removed += await invalidateTags(this.redis, request.tags, this.clustered);
     return removed;
   }
 
@@ -143,22 +288,31 @@ export class EntryStore {
     return counts.reduce((a, b) => a + b, 0);
   }
 
+  /** Deletes keys of any type, slot group by slot group, each entry leaving its tag indexes. */
   private async unlinkAll(redisKeys: string[], via: RedisClient = this.redis): Promise<number> {
     const unique = [...new Set(redisKeys)];
     try {
-      const counts = await Promise.all(groupBySlot(unique, this.clustered).map((group) => via.unlink(...group)));
+      const counts = await Promise.all(
+        groupBySlot(unique, this.clustered).map(async (group) => {
+          const flags = (await evalMultiKey(via, 'skycacheDeleteMany', group, [
+            tagIndexPrefix(group[0], this.clustered),
+          ])) as number[];
+          return flags.reduce((a, b) => a + Number(b), 0);
+        }),
+      );
       return counts.reduce((a, b) => a + b, 0);
     } catch (e) {
       throw translateRedisError(e);
     }
   }
 
-  private ttlMs(seconds: number): number {
+  /** The TTL in ms a write or touch of `seconds` applies (capped at the configured maximum). */
+  ttlMs(seconds: number): number {
     return Math.min(seconds, this.limits.maxTtlSeconds) * 1000;
   }
 
   /** Runs one command against `redisKey`, naming the key's actual type when Redis answers WRONGTYPE. */
-  private async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
+  async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
     try {
       return await command();
     } catch (e) {
@@ -170,9 +324,39 @@ export class EntryStore {
 }
 
 /** A 409 naming what the key holds: the one extra round trip is paid only on this error path. */
-export async function wrongTypeError(redis: RedisClient, redisKey: string): Promise<CacheError> {
+export async function wrongTypeError(redis: RedisClient, redisKey: string, expected?: string): Promise<CacheError> {
   const actual = await redis.type(redisKey).catch(() => 'another type');
-  return new CacheError('WRONG_TYPE', `key holds a ${actual}, not a value this operation works on`, {
+  return wrongTypeOf(actual, expected);
+}
+
+/** The 409 for a key that holds `actual` (a Redis type name) where the operation needs `expected`. */
+export function wrongTypeOf(actual: string, expected?: string): CacheError {
+  const noun = (type: string) => (type === 'string' ? 'string (a cache entry or counter)' : type);
+  return new CacheError('WRONG_TYPE', `key holds a ${noun(actual)}, not a ${expected ? noun(expected) : 'value this operation works on'}`, {
     actualType: actual,
+    ...(expected ? { expectedType: expected } : {}),
   });
+}
+
+function conditionArg(condition: WriteCondition | undefined): string {
+  if (!condition) return '';
+  if ('ifAbsent' in condition) return 'absent';
+  if ('ifPresent' in condition) return 'present';
+  return String(condition.ifVersion);
+}
+
+/** The error a refused conditional write answers; `current` is the stored version, or -1 when absent. */
+export function conditionError(key: string, condition: WriteCondition, current: number): CacheError {
+  const currentVersion = current < 0 ? null : current;
+  if ('ifAbsent' in condition) {
+    return new CacheError('CONFLICT', `entry "${key}" already exists (version ${currentVersion})`, { currentVersion });
+  }
+  if ('ifPresent' in condition) {
+    return new CacheError('NOT_FOUND', `no entry for key "${key}" (ifPresent)`, { currentVersion });
+  }
+  return new CacheError(
+    'VERSION_CONFLICT',
+    `entry "${key}" is at version ${currentVersion ?? '(absent)'}, not ${condition.ifVersion}`,
+    { currentVersion, expectedVersion: condition.ifVersion },
+  );
 }

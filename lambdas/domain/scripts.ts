@@ -1,42 +1,358 @@
+import { createHash } from 'node:crypto';
 import type { RedisClient } from '../shared/redis';
 
 /**
- * Lua scripts that make each single-key operation one atomic round trip. An entry is a Redis string
- * `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (see docs/storage.md), so the version, timestamps and value
- * change together, and the key's TTL is set in the same command.
+ * Lua helpers shared by the scripts. An entry is a Redis string; the current form is
+ *   `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`
+ * and the first form, still read, is `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (no ttl, no tags).
+ * The two cannot be confused: a JSON value never starts with `<digits>:`. See docs/entries-advanced.md.
+ *
+ * Tag index: a sorted set per tag, members = entry Redis keys, score = expiry time in ms (`inf` for none). In a
+ * cluster there is one such index per tag *per slot*, named with the entry's slot tag, so an entry and its index
+ * entries change atomically in the same script; `prefix` (an ARGV) is the index name before the tag.
+ * Scripts name the index keys they derive from stored tags themselves: they are always in the entry's own slot.
+ */
+const LUA = {
+  nowMs: `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`,
+  parse: `
+-- version, createdAtMs (string or nil), ttlMs (number or nil), tags (table)
+local function parse(raw)
+  local v, c, u, t, n = string.match(raw, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
+  if v then
+    local len = tonumber(n)
+    local tags = {}
+    if len > 0 then
+      local at = #v + #c + #u + #t + #n + 5
+      local ok, decoded = pcall(cjson.decode, string.sub(raw, at + 1, at + len))
+      if ok and type(decoded) == 'table' then tags = decoded end
+    end
+    return tonumber(v), c, tonumber(t), tags
+  end
+  v, c = string.match(raw, '^(%d+):(%d+):')
+  if v then return tonumber(v), c, nil, {} end
+  return 0, nil, nil, {}
+end
+`,
+  refreshIndexExpiry: `
+local function refreshIndexExpiry(idx)
+  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+  if #top == 0 then return end
+  if top[2] == 'inf' then redis.call('PERSIST', idx)
+  else redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(top[2]))) end
+end
+`,
+  indexAdd: `
+local function indexAdd(prefix, tags, member, score, now)
+  for _, tag in ipairs(tags) do
+    local idx = prefix .. tag
+    redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. now)
+    redis.call('ZADD', idx, score, member)
+    refreshIndexExpiry(idx)
+  end
+end
+`,
+  indexRemove: `
+local function indexRemove(prefix, tags, member, now)
+  for _, tag in ipairs(tags) do
+    local idx = prefix .. tag
+    redis.call('ZREM', idx, member)
+    redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. now)
+    refreshIndexExpiry(idx)
+  end
+end
+`,
+  scoreOf: `
+local function scoreOf(pttl, now)
+  if pttl < 0 then return 'inf' end
+  return string.format('%.0f', now + pttl)
+end
+`,
+  deleteKey: `
+-- Deletes one key of any type; a skycache entry also leaves its tag indexes. Returns 1 when something was there.
+local function deleteKey(key, prefix, now)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'none' then return 0 end
+  if kind == 'string' then
+    local _, _, _, tags = parse(redis.call('GET', key))
+    indexRemove(prefix, tags, key, now)
+  end
+  redis.call('UNLINK', key)
+  return 1
+end
+`,
+};
+/**
+ * The helpers a script needs, in dependency order. Each script carries only its own: ioredis sends a script's
+ * whole text (EVAL) once per auto-pipeline flush, so short scripts keep every request small.
+ */
+function lua(helpers: (keyof typeof LUA)[], body: string): string {
+  return helpers.map((h) => LUA[h]).join('') + body;
+}
+
+/**
+ * Lua scripts that make each single-key operation one atomic round trip: the version, timestamps, value, TTL and
+ * the entry's own tag-index members change together.
  */
 export const scripts = {
-  /** KEYS: entry, stats hash. ARGV: touch TTL in ms or ''. Returns [raw, pttl] or nil; counts the hit or miss. */
+  /**
+   * KEYS: entry, stats hash. ARGV: touch TTL in ms or '', '1' to slide (re-apply the TTL of the last write),
+   * index prefix. Returns [raw, pttl] or nil; counts the hit or miss.
+   */
   skycacheGet: {
     numberOfKeys: 2,
-    lua: `
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
 local raw = redis.call('GET', KEYS[1])
 if not raw then
   redis.call('HINCRBY', KEYS[2], 'misses', 1)
   return false
 end
 redis.call('HINCRBY', KEYS[2], 'hits', 1)
-if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ms = ARGV[1] or ''
+if ms ~= '' or ARGV[2] == '1' then
+  local _, _, ttl, tags = parse(raw)
+  if ARGV[2] == '1' and ttl and ttl > 0 and redis.call('PTTL', KEYS[1]) >= 0 then ms = tostring(ttl) end
+  if ms ~= '' then
+    redis.call('PEXPIRE', KEYS[1], ms)
+    if #tags > 0 then
+      local now = nowMs()
+      indexAdd(ARGV[3] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now)
+    end
+  end
+end
 return {raw, redis.call('PTTL', KEYS[1])}
-`,
+`),
   },
   /**
-   * KEYS: entry. ARGV: value JSON, TTL ms, now ms. Bumps the version by one, keeps createdAt across overwrites.
-   * Returns [version, createdAtMs, existed (0/1)].
+   * KEYS: entry. ARGV: value JSON, TTL ms, now ms, condition ('' | 'absent' | 'present' | expected version),
+   * tags JSON ('' for none), index prefix. Bumps the version by one, keeps createdAt across overwrites, moves the
+   * key between tag indexes. Returns ['OK', version, createdAtMs, existed (0/1)] or, when the condition fails,
+   * ['FAILED', current version or -1 when absent].
    */
   skycacheSet: {
     numberOfKeys: 1,
-    lua: `
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
 local old = redis.call('GET', KEYS[1])
-local version, created = 0, ARGV[3]
+local version, created, oldTags = 0, ARGV[3], {}
 if old then
-  local v, c = string.match(old, '^(%d+):(%d+):')
-  if v then version = tonumber(v); created = c end
+  local v, c, _, t = parse(old)
+  version, oldTags = v, t
+  if c then created = c end
+end
+-- ARGV[4..6] may be absent (a caller of the first, 3-argument form): no condition, no tags.
+local cond = ARGV[4] or ''
+local prefix = ARGV[6] or '_:tag:'
+local current = old and version or -1
+if cond == 'absent' then
+  if old then return {'FAILED', current} end
+elseif cond == 'present' then
+  if not old then return {'FAILED', current} end
+elseif cond ~= '' then
+  if not old or version ~= tonumber(cond) then return {'FAILED', current} end
 end
 version = version + 1
-redis.call('SET', KEYS[1], string.format('%d', version) .. ':' .. created .. ':' .. ARGV[3] .. ':' .. ARGV[1], 'PX', ARGV[2])
-return {version, created, old and 1 or 0}
+local tagsJson = ARGV[5] or ''
+local newTags = {}
+if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
+redis.call('SET', KEYS[1], string.format('%d', version) .. ':' .. created .. ':' .. ARGV[3] .. ':' .. ARGV[2] .. ':' ..
+  string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1], 'PX', ARGV[2])
+local now = nowMs()
+local keep, dropped = {}, {}
+for _, t in ipairs(newTags) do keep[t] = true end
+for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end end
+indexRemove(prefix, dropped, KEYS[1], now)
+indexAdd(prefix, newTags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
+return {'OK', version, created, old and 1 or 0}
+`),
+  },
+  /**
+   * KEYS: entry. ARGV: expected version ('' for any, '*' for "must exist"), index prefix.
+   * Returns ['OK', 1|0] or ['FAILED', current version or -1 when absent].
+   */
+  skycacheDelete: {
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+if ARGV[1] ~= '' then
+  local kind = redis.call('TYPE', KEYS[1])['ok']
+  if kind == 'none' then return {'FAILED', -1} end
+  if ARGV[1] ~= '*' then
+    local version = 0
+    if kind == 'string' then version = parse(redis.call('GET', KEYS[1])) end
+    if version ~= tonumber(ARGV[1]) then return {'FAILED', version} end
+  end
+end
+return {'OK', deleteKey(KEYS[1], ARGV[2], nowMs())}
+`),
+  },
+  /**
+   * KEYS: entry (any Redis type). ARGV: 'get' | 'touch' | 'persist', TTL ms (touch), index prefix.
+   * Returns nil when the key does not exist, else [pttl after the change, tags JSON array].
+   */
+  skycacheTtl: {
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'scoreOf'], `
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return false end
+local tags = {}
+if kind == 'string' then
+  local _, _c, _t, t = parse(redis.call('GET', KEYS[1]))
+  tags = t
+end
+if ARGV[1] == 'touch' then redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif ARGV[1] == 'persist' then redis.call('PERSIST', KEYS[1]) end
+local pttl = redis.call('PTTL', KEYS[1])
+if ARGV[1] ~= 'get' and #tags > 0 then
+  local now = nowMs()
+  indexAdd(ARGV[3], tags, KEYS[1], scoreOf(pttl, now), now)
+end
+local tagsJson = '[]'
+if #tags > 0 then tagsJson = cjson.encode(tags) end
+return {pttl, tagsJson}
+`),
+  },
+  /**
+   * Cluster only. KEYS: a tag's slot directory (which slots hold an index for the tag). ARGV: now ms, then pairs of
+   * slot and score (expiry ms or 'inf'). Adds or raises each slot's score, prunes slots whose score passed, and
+   * expires the directory with its last member. Returns the directory's size.
+   */
+  skycacheTagSlots: {
+    numberOfKeys: 1,
+    lua: `
+local dir = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', dir, '-inf', '(' .. ARGV[1])
+for i = 2, #ARGV, 2 do redis.call('ZADD', dir, 'GT', ARGV[i + 1], ARGV[i]) end
+local top = redis.call('ZRANGE', dir, -1, -1, 'WITHSCORES')
+if #top > 0 then
+  if top[2] == 'inf' then redis.call('PERSIST', dir)
+  else redis.call('PEXPIREAT', dir, string.format('%.0f', tonumber(top[2]))) end
+end
+return redis.call('ZCARD', dir)
 `,
+  },
+  /**
+   * KEYS: entry. ARGV: integer increment, TTL ms ('' keeps the entry's TTL), default TTL ms (for a new entry), now ms,
+   * tag index prefix. Keeps the entry's tags (moving their index scores when the TTL changes).
+   * A counter is an entry whose value is a JSON integer; a missing one starts at 0. Refuses, changing nothing, an
+   * entry that does not hold an integer (SKYCACHE_NOT_INTEGER) and a result outside ±(2^53-1) (SKYCACHE_OVERFLOW).
+   * Returns [value, version, createdAtMs, existed (0/1), pttl].
+   */
+  skycacheIncrement: {
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
+local old = redis.call('GET', KEYS[1])
+local version, created, value, storedTtl, tags, tagsJson = 0, ARGV[4], 0, nil, {}, ''
+if old then
+  -- The value JSON (and the tags JSON, kept as is) sit after the header; see parse for both stored forms.
+  local v, c, u, t, n = string.match(old, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
+  local json
+  if v then
+    local at = #v + #c + #u + #t + #n + 5
+    tagsJson = string.sub(old, at + 1, at + tonumber(n))
+    json = string.sub(old, at + tonumber(n) + 1)
+  else
+    json = string.match(old, '^%d+:%d+:%d+:(.*)$')
+  end
+  if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
+  local pc
+  version, pc, storedTtl, tags = parse(old)
+  created = pc or created
+  value = tonumber(json)
+end
+local nextValue = value + tonumber(ARGV[1])
+if math.abs(nextValue) > 9007199254740991 then return redis.error_reply('SKYCACHE_OVERFLOW') end
+version = version + 1
+local ttlMs = ARGV[2]
+if ttlMs == '' then ttlMs = storedTtl and string.format('%d', storedTtl) or ARGV[3] end
+local text = string.format('%d', nextValue)
+local stored = string.format('%d', version) .. ':' .. created .. ':' .. ARGV[4] .. ':' .. ttlMs .. ':' ..
+  string.format('%d', #tagsJson) .. ':' .. tagsJson .. text
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], stored, 'PX', ARGV[2])
+  if #tags > 0 then
+    local now = nowMs()
+    indexAdd(ARGV[5] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
+  end
+elseif old then redis.call('SET', KEYS[1], stored, 'KEEPTTL')
+else redis.call('SET', KEYS[1], stored, 'PX', ARGV[3]) end
+return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
+`),
+  },
+} as const;
+
+
+/**
+ * Scripts over a variable number of keys (all in one slot). Sent with EVALSHA/EVAL by `evalMultiKey`, not
+ * defineCommand: with a per-call key count, ioredis' auto-pipelining would route by the count, not the first key.
+ */
+export const multiKeyScripts = {
+  /** KEYS: entries of one slot. ARGV: index prefix. Deletes each; returns 1 or 0 per key. */
+  skycacheDeleteMany: {
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+local now = nowMs()
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
+return out
+`),
+  },
+  /**
+   * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
+   * ['!TYPE', actual type] for a key of another Redis type; counts hits and misses like a single GET.
+   */
+  skycacheGetMany: {
+    lua: `
+local stats = KEYS[#KEYS]
+local out, hits, misses = {}, 0, 0
+for i = 1, #KEYS - 1 do
+  local raw = redis.pcall('GET', KEYS[i])
+  if type(raw) == 'table' and raw['err'] then
+    out[i] = {'!TYPE', redis.call('TYPE', KEYS[i])['ok']}
+  elseif raw then
+    hits = hits + 1
+    out[i] = {raw, redis.call('PTTL', KEYS[i])}
+  else
+    misses = misses + 1
+    out[i] = false
+  end
+end
+if hits > 0 then redis.call('HINCRBY', stats, 'hits', hits) end
+if misses > 0 then redis.call('HINCRBY', stats, 'misses', misses) end
+return out
+`,
+  },
+  /**
+   * KEYS: tag indexes of one slot. ARGV: index prefix, most members to take (over all the indexes) this call.
+   * Deletes the entries the indexes list (each also leaves its other tags' indexes); returns
+   * [entries deleted, members still listed].
+   */
+  skycacheInvalidateTags: {
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+local now = nowMs()
+local deleted, remaining = 0, 0
+local budget = tonumber(ARGV[2])
+for _, idx in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. now)
+  local members = {}
+  if budget > 0 then members = redis.call('ZRANGE', idx, 0, budget - 1) end
+  budget = budget - #members
+  local tag = string.sub(idx, #ARGV[1] + 1)
+  for _, key in ipairs(members) do
+    -- A member can be stale (its entry evicted, then the key reused): delete only an entry that carries the tag.
+    local carries = false
+    if redis.call('TYPE', key)['ok'] == 'string' then
+      local _, _c, _t, tags = parse(redis.call('GET', key))
+      for _, t in ipairs(tags) do if t == tag then carries = true end end
+    end
+    if carries then deleted = deleted + deleteKey(key, ARGV[1], now) end
+    redis.call('ZREM', idx, key)
+  end
+  remaining = remaining + redis.call('ZCARD', idx)
+end
+return {deleted, remaining}
+`),
   },
 } as const;
 
@@ -54,4 +370,23 @@ export function withScripts(client: RedisClient): RedisClient & ScriptCommands {
     defined.add(client);
   }
   return client as RedisClient & ScriptCommands;
+}
+
+const shas = new Map<string, string>();
+/** Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. */
+export async function evalMultiKey(
+  client: RedisClient,
+  name: keyof typeof multiKeyScripts,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  const lua = multiKeyScripts[name].lua;
+  let sha = shas.get(name);
+  if (!sha) shas.set(name, (sha = createHash('sha1').update(lua).digest('hex')));
+  try {
+    return await client.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (e) {
+    if (!String((e as Error)?.message).startsWith('NOSCRIPT')) throw e;
+    return client.eval(lua, keys.length, ...keys, ...args);
+  }
 }

@@ -1,12 +1,24 @@
 import { CacheError } from '../shared/errors';
+import { ifMatchCondition } from '../shared/etag';
 import { json } from '../shared/http';
 import { httpHandler } from '../shared/middleware';
 
-/** DELETE /cache/{key} and DELETE /cache?key=… */
+/** DELETE /cache/{key} and DELETE /cache?key=… (If-Match: "<version>" or * → 412 on mismatch) */
 export const handler = httpHandler({
-  handle: async ({ key, services }) => {
+  handle: async ({ key, header, services }) => {
     const k = key();
-    if (!(await services.entries.delete(k))) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
+    const ifMatch = header('if-match');
+    const ifVersion = ifMatch === undefined ? undefined : ifMatchCondition(ifMatch);
+    let deleted: boolean;
+    try {
+      deleted = await services.entries.delete(k, { ifVersion });
+    } catch (e) {
+      if (e instanceof CacheError && e.code === 'VERSION_CONFLICT') {
+        throw new CacheError('PRECONDITION_FAILED', `precondition failed: ${e.message}`, e.details);
+      }
+      throw e;
+    }
+    if (!deleted) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
     return json(204);
   },
 });

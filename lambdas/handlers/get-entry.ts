@@ -1,13 +1,33 @@
 import { CacheError } from '../shared/errors';
+import { etagOf, noneMatchHits } from '../shared/etag';
 import { json } from '../shared/http';
 import { httpHandler } from '../shared/middleware';
 
-/** GET /cache/{key} and GET /cache?key=… */
+/** GET /cache/{key} and GET /cache?key=… (optionally ?touch=<seconds> or ?sliding=true; If-None-Match → 304) */
 export const handler = httpHandler({
-  handle: async ({ key, services }) => {
+  handle: async ({ key, query, header, services }) => {
     const k = key();
-    const entry = await services.entries.get(k);
+    const touch = query('touch');
+    const sliding = query('sliding');
+    let touchTtlSeconds: number | undefined;
+    if (touch !== undefined) {
+      const max = services.config.maxTtlSeconds;
+      if (!/^\d{1,10}$/.test(touch) || Number(touch) < 1 || Number(touch) > max) {
+        throw new CacheError('VALIDATION_FAILED', `touch: must be a whole number of seconds from 1 to ${max}, not "${touch}"`);
+      }
+      touchTtlSeconds = Number(touch);
+    }
+    if (sliding !== undefined && sliding !== 'true' && sliding !== 'false') {
+      throw new CacheError('VALIDATION_FAILED', `sliding: must be "true" or "false", not "${sliding}"`);
+    }
+    if (touchTtlSeconds !== undefined && sliding === 'true') {
+      throw new CacheError('VALIDATION_FAILED', 'give "touch" or "sliding", not both');
+    }
+    const ifNoneMatch = header('if-none-match');
+    const entry = await services.entries.get(k, { touchTtlSeconds, sliding: sliding === 'true' });
     if (!entry) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
-    return json(200, entry);
+    const etag = { etag: etagOf(entry.version) };
+    if (ifNoneMatch !== undefined && noneMatchHits(ifNoneMatch, entry.version)) return json(304, undefined, etag);
+    return json(200, entry, etag);
   },
 });

@@ -1,13 +1,42 @@
+import type { WriteCondition } from '../domain/entries';
+import { CacheError } from '../shared/errors';
+import { etagOf, ifMatchCondition, parseEtags } from '../shared/etag';
 import { json } from '../shared/http';
 import { httpHandler } from '../shared/middleware';
 import { setEntryBody } from '../shared/schemas';
 
-/** POST /cache */
+/** POST /cache (conditions in the body: ifAbsent / ifPresent / ifVersion, or as headers: If-Match / If-None-Match: *) */
 export const handler = httpHandler({
   body: setEntryBody,
-  handle: async ({ body, services }) => {
-    const result = await services.entries.set(body.key, body.value, body.ttl);
+  handle: async ({ body, header, services }) => {
+    let condition: WriteCondition | undefined =
+      body.ifAbsent ? { ifAbsent: true } : body.ifPresent ? { ifPresent: true } : body.ifVersion !== undefined ? { ifVersion: body.ifVersion } : undefined;
+    const ifMatch = header('if-match');
+    const ifNoneMatch = header('if-none-match');
+    const fromHeader = ifMatch !== undefined || ifNoneMatch !== undefined;
+    if (fromHeader && condition) {
+      throw new CacheError('BAD_REQUEST', 'give a condition in the body (ifAbsent/ifPresent/ifVersion) or as a header (If-Match/If-None-Match), not both');
+    }
+    if (ifMatch !== undefined && ifNoneMatch !== undefined) throw new CacheError('BAD_REQUEST', 'give If-Match or If-None-Match, not both');
+    if (ifMatch !== undefined) {
+      const wanted = ifMatchCondition(ifMatch);
+      condition = wanted === '*' ? { ifPresent: true } : { ifVersion: wanted };
+    }
+    if (ifNoneMatch !== undefined) {
+      if (parseEtags(ifNoneMatch) !== '*') throw new CacheError('BAD_REQUEST', 'on a write, If-None-Match takes only "*" (create only)');
+      condition = { ifAbsent: true };
+    }
+    let result;
+    try {
+      result = await services.entries.set(body.key, body.value, body.ttl, { tags: body.tags, condition });
+    } catch (e) {
+      // A refused HTTP precondition is a 412, whatever the state that refused it.
+      if (fromHeader && e instanceof CacheError && ['CONFLICT', 'NOT_FOUND', 'VERSION_CONFLICT'].includes(e.code) && e.details) {
+        throw new CacheError('PRECONDITION_FAILED', `precondition failed: ${e.message}`, e.details);
+      }
+      throw e;
+    }
     const { created, ...entry } = result;
-    return json(created ? 201 : 200, entry);
+    return json(created ? 201 : 200, entry, { etag: etagOf(entry.version) });
   },
 });

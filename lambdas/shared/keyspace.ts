@@ -58,7 +58,6 @@ export function slotTag(slot: number): string {
 export function statsKeyFor(redisKey: string, clustered: boolean): string {
   return clustered ? `${INTERNAL_PREFIX}stats:{${slotTag(slotOf(redisKey))}}` : `${INTERNAL_PREFIX}stats`;
 }
-export const STATS_KEY_PATTERN = `${INTERNAL_PREFIX}stats*`;
 
 /** Splits keys into groups that each sit in one slot, so multi-key commands never raise CROSSSLOT. */
 export function groupBySlot<T extends string>(redisKeys: readonly T[], clustered: boolean): T[][] {

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { CacheError, UnavailableError } from './errors';
 import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './http';
 import { logger } from './logger';
+import { whenReady } from './readiness';
 import { translateRedisError } from './redis';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
 import { services, type Services } from './services';
@@ -43,16 +44,14 @@ function requestIdOf(event: APIGatewayProxyEvent): string {
  * Building a zod schema costs far more than running it, so each schema is built once per limits object (the
  * process-wide services hold one) and reused by every request.
  */
-function memoizedByLimits<S>(build: (limits: SchemaLimits) => S): (limits: SchemaLimits) => S {
-  const built = new WeakMap<SchemaLimits, S>();
-  return (limits) => {
-    let schema = built.get(limits);
-    if (!schema) built.set(limits, (schema = build(limits)));
-    return schema;
-  };
+const builtSchemas = new WeakMap<(limits: SchemaLimits) => unknown, WeakMap<SchemaLimits, unknown>>();
+function schemaFor<S>(build: (limits: SchemaLimits) => S, limits: SchemaLimits): S {
+  let byLimits = builtSchemas.get(build);
+  if (!byLimits) builtSchemas.set(build, (byLimits = new WeakMap()));
+  let schema = byLimits.get(limits) as S | undefined;
+  if (schema === undefined) byLimits.set(limits, (schema = build(limits)));
+  return schema;
 }
-
-const cachedKeySchema = memoizedByLimits(keySchema);
 
 /** Rejects before the body is read: a JSON API takes JSON. */
 function parseJsonBody(event: APIGatewayProxyEvent): unknown {
@@ -110,14 +109,41 @@ const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
  * call the domain within the Redis deadline, map the result or the error to HTTP.
  */
 export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
-  const bodySchema = spec.body && memoizedByLimits(spec.body);
+  return wrapRoute(() => spec);
+}
+
+/** The key a routed handler's specs are listed under: `METHOD /resource/{path}` exactly as in the route table. */
+export function routeSignature(event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>): string {
+  return `${event.httpMethod} ${event.resource}`;
+}
+
+/**
+ * One Lambda serving several routes (e.g. every list operation), each with its own body schema and code, chosen by
+ * the event's method and resource. Keys are `METHOD /path` as written in the route table.
+ */
+export function routedHandler(specs: Record<string, RouteSpec<unknown>>): ProxyHandler {
+  return wrapRoute((event) => {
+    const spec = specs[routeSignature(event)];
+    if (!spec) throw new CacheError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.resource}`);
+    return spec;
+  });
+}
+
+/** Types one entry of a routedHandler table: its `handle` sees the body its own schema produces. */
+export function operation<B = undefined>(spec: RouteSpec<B>): RouteSpec<unknown> {
+  return spec as unknown as RouteSpec<unknown>;
+}
+
+function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): ProxyHandler {
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const spec = specOf(event);
     const svc = services();
     const requestId = requestIdOf(event);
     let body = undefined as B;
-    if (bodySchema) {
-      const parsed = bodySchema(svc.schemaLimits).safeParse(parseJsonBody(event));
-      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error));
+    if (spec.body) {
+      const input = parseJsonBody(event);
+      const parsed = schemaFor(spec.body, svc.schemaLimits).safeParse(input);
+      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
       body = parsed.data;
     }
     const request: RouteRequest<B> = {
@@ -127,7 +153,7 @@ export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
       key(name = 'key') {
         const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
         if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
-        const checked = cachedKeySchema(svc.schemaLimits).safeParse(raw);
+        const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
         if (!checked.success) {
           throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
         }
@@ -136,7 +162,9 @@ export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
       query: (name) => event.queryStringParameters?.[name] ?? undefined,
       header: (name) => header(event, name),
     };
-    const result = await withDeadline(spec.handle(request), svc.config.redisTimeoutMs);
+    const started = Date.now();
+    await whenReady(svc.redis, svc.config.redisTimeoutMs);
+    const result = await withDeadline(spec.handle(request), Math.max(1, svc.config.redisTimeoutMs - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
   // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and

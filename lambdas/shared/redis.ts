@@ -60,6 +60,8 @@ function commonOptions(s: RedisConnectionSettings): RedisOptions {
     // After a failover the old primary answers READONLY: reconnect so DNS leads to the new primary.
     reconnectOnError: (err) => (/READONLY/.test(err.message) ? 2 : false),
     enableAutoPipelining: s.autoPipelining ?? true,
+    // No offline queue: a queued command would run after its request was already answered 503 (see readiness.ts).
+    enableOfflineQueue: false,
     ...(s.username ? { username: s.username } : {}),
     ...(s.password ? { password: s.password } : {}),
     ...(s.tls ? { tls: {} } : {}),
@@ -72,6 +74,7 @@ export function createRedisClient(s: RedisConnectionSettings): RedisClient {
     const clusterOptions: ClusterOptions = {
       redisOptions: options,
       enableAutoPipelining: s.autoPipelining ?? true,
+      enableOfflineQueue: false,
       maxRedirections: 16,
       retryDelayOnFailover: 100,
       retryDelayOnClusterDown: 100,

@@ -10,13 +10,31 @@ export interface SchemaLimits {
   maxKeyBytes: number;
   /** Most keys one invalidate request may name. */
   maxInvalidateKeys: number;
+  /** Most items (keys or entries) in one batch request (default 100). */
+  maxBatchItems?: number;
+  /** Most tags on one entry (default 10), and in one invalidate request (10 times as many). */
+  maxTags?: number;
+  /** Longest tag in UTF-8 bytes (default 128). */
+  maxTagBytes?: number;
 }
 
 export const DEFAULT_SCHEMA_LIMITS: SchemaLimits = {
   maxTtlSeconds: 30 * 24 * 3600,
   maxKeyBytes: 1024,
   maxInvalidateKeys: 1000,
+  maxBatchItems: 100,
+  maxTags: 10,
+  maxTagBytes: 128,
 };
+
+/** The batch and tag limits, defaulted. */
+export function semanticsLimits(limits: SchemaLimits) {
+  return {
+    maxBatchItems: limits.maxBatchItems ?? 100,
+    maxTags: limits.maxTags ?? 10,
+    maxTagBytes: limits.maxTagBytes ?? 128,
+  };
+}
 
 export function keySchema(limits: SchemaLimits) {
   return z
@@ -40,13 +58,42 @@ export function ttlSchema(limits: SchemaLimits) {
     .max(limits.maxTtlSeconds, `must be at most ${limits.maxTtlSeconds} seconds`);
 }
 
+const noLoneSurrogates = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
+export function tagSchema(limits: SchemaLimits) {
+  const { maxTagBytes } = semanticsLimits(limits);
+  return z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(maxTagBytes, `must be at most ${maxTagBytes} bytes of UTF-8`)
+    .refine((t) => Buffer.byteLength(t, 'utf8') <= maxTagBytes, { message: `must be at most ${maxTagBytes} bytes of UTF-8` })
+    .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' });
+}
+
+/** Tags of one entry: a write replaces the entry's tags (none given = none kept). */
+export function entryTagsSchema(limits: SchemaLimits) {
+  const { maxTags } = semanticsLimits(limits);
+  return z.array(tagSchema(limits)).max(maxTags, `must list at most ${maxTags} tags`);
+}
+
 export const setEntryBody = (limits: SchemaLimits) =>
-  z.strictObject({
-    key: keySchema(limits),
-    /** Any JSON value, null included (a stored null is a hit: negative caching). */
-    value: z.unknown(),
-    ttl: ttlSchema(limits).optional(),
-  });
+  z
+    .strictObject({
+      key: keySchema(limits),
+      /** Any JSON value, null included (a stored null is a hit: negative caching). */
+      value: z.unknown(),
+      ttl: ttlSchema(limits).optional(),
+      tags: entryTagsSchema(limits).optional(),
+      /** Write only when the key holds nothing (else 409 CONFLICT). */
+      ifAbsent: z.literal(true, { error: 'must be true when given' }).optional(),
+      /** Write only when the key already holds an entry (else 404 NOT_FOUND). */
+      ifPresent: z.literal(true, { error: 'must be true when given' }).optional(),
+      /** Write only when the stored version is exactly this one (else 409 VERSION_CONFLICT). */
+      ifVersion: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').optional(),
+    })
+    .refine((b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1, {
+      message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"',
+    });
 
 export const invalidateBody = (limits: SchemaLimits) =>
   z
@@ -57,19 +104,60 @@ export const invalidateBody = (limits: SchemaLimits) =>
         .min(1, 'must not be empty (to drop every entry, name the prefix of your keys)')
         .max(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes`)
         .optional(),
+      tags: z
+        .array(tagSchema(limits))
+        .min(1, 'must name at least one tag')
+        .max(semanticsLimits(limits).maxTags * 10, `must name at most ${semanticsLimits(limits).maxTags * 10} tags`)
+        .optional(),
     })
-    .refine((b) => b.keys !== undefined || b.prefix !== undefined, { message: 'give "keys", "prefix" or both' });
+    .refine((b) => b.keys !== undefined || b.prefix !== undefined || b.tags !== undefined, {
+      message: 'give "keys", "prefix", "tags" or several of them',
+    });
+
+function batchKeys(limits: SchemaLimits) {
+  const { maxBatchItems } = semanticsLimits(limits);
+  return z
+    .array(keySchema(limits), { error: 'must be an array of keys' })
+    .min(1, 'must name at least one key')
+    .max(maxBatchItems, `must name at most ${maxBatchItems} keys (the batch limit)`);
+}
+
+export const batchGetBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
+export const batchDeleteBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
+
+export const batchSetBody = (limits: SchemaLimits) => {
+  const { maxBatchItems } = semanticsLimits(limits);
+  return z.strictObject({
+    items: z
+      .array(
+        z.strictObject({
+          key: keySchema(limits),
+          value: z.unknown(),
+          ttl: ttlSchema(limits).optional(),
+          tags: entryTagsSchema(limits).optional(),
+        }),
+        { error: 'must be an array of {key, value, ttl?, tags?}' },
+      )
+      .min(1, 'must hold at least one item')
+      .max(maxBatchItems, `must hold at most ${maxBatchItems} items (the batch limit)`),
+  });
+};
+
+export const touchEntryBody = (limits: SchemaLimits) => z.strictObject({ ttl: ttlSchema(limits) });
 
 export type SetEntryBody = z.infer<ReturnType<typeof setEntryBody>>;
 export type InvalidateBody = z.infer<ReturnType<typeof invalidateBody>>;
+export type BatchSetBody = z.infer<ReturnType<typeof batchSetBody>>;
 
 /** Turns zod's issues into one readable sentence that names each offending field. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, input?: unknown): string {
+  const valueAt = (path: PropertyKey[]) =>
+    path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
   return error.issues
     .map((issue) => {
       const where = issue.path.length ? issue.path.join('.') : 'body';
       if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-      if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: is required`;
+      if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(issue.path) === undefined) return `${where}: is required`;
       return `${where}: ${issue.message}`;
     })
     .join('; ');
@@ -84,3 +172,111 @@ export function toGatewaySchema(schema: z.ZodType): Record<string, unknown> {
   delete json.$schema;
   return json;
 }
+
+// --- Data structures (lists, sets, hashes, sorted sets, counters); see docs/data-structures.md ---
+
+/** Most values, members or fields one data-structure request may carry. */
+export const MAX_ELEMENTS_PER_REQUEST = 1000;
+/** Longest hash field name, in UTF-8 bytes. */
+export const MAX_FIELD_NAME_BYTES = 1024;
+
+/** Any JSON value, null included; present (a missing one is reported as required). */
+const jsonValue = () => z.unknown().refine((v) => v !== undefined, { message: 'is required' });
+
+const elements = (what: string) =>
+  z
+    .array(jsonValue(), { error: `must be an array of ${what}` })
+    .min(1, `must hold at least one of the ${what}`)
+    .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
+
+/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
+const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
+const fieldName = () =>
+  z
+    .string({ error: 'must be a string' })
+    .max(MAX_FIELD_NAME_BYTES, `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`)
+    .refine((f) => Buffer.byteLength(f, 'utf8') <= MAX_FIELD_NAME_BYTES, {
+      message: `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`,
+    })
+    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
+
+const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "right"' });
+const popCount = () =>
+  z
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_ELEMENTS_PER_REQUEST, `must be at most ${MAX_ELEMENTS_PER_REQUEST}`);
+const index = () => z.number({ error: 'must be a whole number' }).int('must be a whole number (negative counts from the end)');
+const safeInteger = () => z.number({ error: 'must be a whole number' }).int('must be a whole number within ±(2^53-1)');
+/** JSON cannot carry NaN or Infinity, and 1e999 parses to Infinity: z.number() refuses that. */
+const score = () => z.number({ error: 'must be a finite number' });
+
+export const listPushBody = (limits: SchemaLimits) =>
+  z.strictObject({ values: elements('values'), end: listEnd().optional(), ttl: ttlSchema(limits).optional() });
+export const listPopBody = () => z.strictObject({ end: listEnd().optional(), count: popCount().optional() });
+export const listTrimBody = () => z.strictObject({ start: index(), stop: index() });
+
+export const setMembersBody = (limits: SchemaLimits) =>
+  z.strictObject({ members: elements('members'), ttl: ttlSchema(limits).optional() });
+/** Remove and is-member: members without a TTL. */
+export const membersBody = () => z.strictObject({ members: elements('members') });
+export const setPopBody = () => z.strictObject({ count: popCount().optional() });
+
+/**
+ * Field names to JSON values. Not z.record: it drops a "__proto__" key without a word, and Redis has no reason to
+ * refuse that name. The meta gives API Gateway the same object model a record would.
+ */
+const hashFields = () =>
+  z
+    .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      message: 'must be an object of field names to JSON values',
+    })
+    .superRefine((fields, ctx) => {
+      const names = Object.keys(fields);
+      if (names.length < 1) ctx.addIssue({ code: 'custom', message: 'must name at least one field' });
+      if (names.length > MAX_ELEMENTS_PER_REQUEST) {
+        ctx.addIssue({ code: 'custom', message: `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields` });
+      }
+      for (const name of names) {
+        if (Buffer.byteLength(name, 'utf8') > MAX_FIELD_NAME_BYTES) {
+          ctx.addIssue({ code: 'custom', path: [name.slice(0, 32)], message: `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8` });
+        } else if (!isWellFormed(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
+        }
+      }
+    })
+    .meta({ type: 'object', additionalProperties: {}, minProperties: 1, maxProperties: MAX_ELEMENTS_PER_REQUEST });
+
+export const hashSetBody = (limits: SchemaLimits) =>
+  z.strictObject({ fields: hashFields(), ttl: ttlSchema(limits).optional() });
+export const hashFieldsBody = () =>
+  z.strictObject({
+    fields: z
+      .array(fieldName(), { error: 'must be an array of field names' })
+      .min(1, 'must name at least one field')
+      .max(MAX_ELEMENTS_PER_REQUEST, `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields`),
+  });
+export const hashIncrementBody = (limits: SchemaLimits) =>
+  z.strictObject({ field: fieldName(), by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
+
+export const zsetAddBody = (limits: SchemaLimits) =>
+  z.strictObject({
+    members: z
+      .array(z.strictObject({ member: jsonValue(), score: score() }), { error: 'must be an array of {member, score}' })
+      .min(1, 'must hold at least one member')
+      .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} members`),
+    nx: z.boolean({ error: 'must be true or false' }).optional(),
+    xx: z.boolean({ error: 'must be true or false' }).optional(),
+    gt: z.boolean({ error: 'must be true or false' }).optional(),
+    lt: z.boolean({ error: 'must be true or false' }).optional(),
+    ttl: ttlSchema(limits).optional(),
+  });
+export const zsetRankBody = () =>
+  z.strictObject({ member: jsonValue(), reverse: z.boolean({ error: 'must be true or false' }).optional() });
+export const zsetIncrementBody = (limits: SchemaLimits) =>
+  z.strictObject({ member: jsonValue(), by: score(), ttl: ttlSchema(limits).optional() });
+
+export const counterBody = (limits: SchemaLimits) =>
+  z.strictObject({ by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });

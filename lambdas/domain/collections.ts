@@ -1,0 +1,133 @@
+import { CacheError } from '../shared/errors';
+import { entryKey } from '../shared/keyspace';
+import { translateRedisError, type RedisClient } from '../shared/redis';
+import { withCollectionScripts } from './collection-scripts';
+import { wrongTypeError, wrongTypeOf } from './entries';
+
+/** Redis type names of the collections, as TYPE reports them and as `details.actualType` names them. */
+export type CollectionType = 'list' | 'set' | 'hash' | 'zset';
+
+export interface CollectionLimits {
+  /** TTL given to a collection created by a write that names none. */
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  /** Largest element (list value, set/sorted-set member, hash field value), in bytes of its JSON text. */
+  maxElementBytes: number;
+  /** Most elements (list values, members, fields) one collection may hold. */
+  maxCollectionSize: number;
+  /** Most bytes of elements one pop answers: it stops early rather than build a reply too large to send. */
+  maxPopBytes: number;
+}
+
+export const DEFAULT_COLLECTION_LIMITS = {
+  maxElementBytes: 64 * 1024,
+  maxCollectionSize: 100_000,
+  maxPopBytes: 4 * 1024 * 1024,
+} as const;
+
+/** The limits in force: TTLs from the runtime configuration, element and size caps as documented. */
+export function collectionLimits(config: { defaultTtlSeconds: number; maxTtlSeconds: number }): CollectionLimits {
+  return { defaultTtlSeconds: config.defaultTtlSeconds, maxTtlSeconds: config.maxTtlSeconds, ...DEFAULT_COLLECTION_LIMITS };
+}
+
+/** Largest and smallest integers a counter may reach: beyond them JSON numbers are no longer exact. */
+export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Collection elements are JSON values stored as their JSON text, so they round-trip exactly and two elements are the
+ * same member when their JSON texts are equal (`1` and `"1"` differ; so do `{"a":1,"b":2}` and `{"b":2,"a":1}`).
+ */
+export function encodeElement(value: unknown, field: string, maxBytes: number): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new CacheError('VALIDATION_FAILED', `${field}: must be a JSON value`);
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > maxBytes) {
+    throw new CacheError('PAYLOAD_TOO_LARGE', `${field} is ${size} bytes of JSON; the limit is ${maxBytes}`, {
+      field,
+      limit: maxBytes,
+      size,
+    });
+  }
+  return json;
+}
+
+/** The element's JSON value; text another Redis client stored that is not JSON comes back as a string. */
+export function decodeElement(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Whole seconds left (rounded up), or null when the key never expires or no longer exists. */
+export function ttlSecondsOf(pttl: number | string): number | null {
+  const ms = Number(pttl);
+  return ms < 0 ? null : Math.ceil(ms / 1000);
+}
+
+/** What every collection store shares: the key mapping, TTL arguments, typed delete and error translation. */
+export abstract class CollectionStore {
+  constructor(
+    protected readonly redis: RedisClient,
+    protected readonly limits: CollectionLimits,
+    protected readonly type: CollectionType,
+  ) {}
+
+  protected get scripts() {
+    return withCollectionScripts(this.redis);
+  }
+
+  protected encode(value: unknown, field: string): string {
+    return encodeElement(value, field, this.limits.maxElementBytes);
+  }
+
+  /** ARGV[1..3] of the writing scripts: TTL to set ('' keeps the current one), default TTL, size cap. */
+  protected writeArgs(ttlSeconds: number | undefined): [string, number, number] {
+    const ms = (s: number) => Math.min(s, this.limits.maxTtlSeconds) * 1000;
+    return [ttlSeconds === undefined ? '' : String(ms(ttlSeconds)), ms(this.limits.defaultTtlSeconds), this.limits.maxCollectionSize];
+  }
+
+  /** Removes the collection; false when nothing was there. A key of another type is refused, not removed. */
+  async delete(key: string): Promise<boolean> {
+    const rk = entryKey(key);
+    return Number(await this.run(rk, () => this.scripts.collectionDelete(rk, this.type))) === 1;
+  }
+
+  /** Runs one round trip against `redisKey`, turning the scripts' refusals into the domain's errors. */
+  protected async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (e) {
+      throw await this.translate(redisKey, e);
+    }
+  }
+
+  private async translate(redisKey: string, e: unknown): Promise<CacheError> {
+    const message = e instanceof Error ? e.message : '';
+    const named = /WRONGTYPE skycache actual=(\w+)/.exec(message);
+    if (named) return wrongTypeOf(named[1], this.type);
+    const full = /SKYCACHE_FULL (\d+)/.exec(message);
+    if (full) {
+      const limit = this.limits.maxCollectionSize;
+      return new CacheError('CONFLICT', `the ${this.type} would hold ${full[1]} elements; the limit is ${limit}`, {
+        limit,
+        size: Number(full[1]),
+      });
+    }
+    if (message.includes('SKYCACHE_NOT_INTEGER')) {
+      return new CacheError('CONFLICT', 'the field does not hold an integer, so it cannot be incremented');
+    }
+    if (message.includes('SKYCACHE_OVERFLOW')) {
+      return new CacheError('CONFLICT', `the result would leave the exact integer range ±${MAX_SAFE_COUNTER}`, {
+        limit: MAX_SAFE_COUNTER,
+      });
+    }
+    if (message.includes('SKYCACHE_NOT_FINITE')) {
+      return new CacheError('CONFLICT', 'the resulting score would not be a finite number');
+    }
+    const error = translateRedisError(e);
+    if (error.code === 'WRONG_TYPE') return wrongTypeError(this.redis, redisKey, this.type);
+    return error;
+  }
+}

@@ -1,0 +1,27 @@
+import { CounterStore } from '../domain/counters';
+import { CacheError } from '../shared/errors';
+import { json } from '../shared/http';
+import { operation, routedHandler } from '../shared/middleware';
+import { counterBody } from '../shared/schemas';
+
+/** POST and GET /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
+export const handler = routedHandler({
+  'POST /counters/{key}': operation({
+    body: counterBody,
+    handle: async ({ key, body, services }) => {
+      const { created, ...result } = await new CounterStore(services.redis, services.config).increment(key(), body.by ?? 1, body.ttl);
+      return json(created ? 201 : 200, result);
+    },
+  }),
+  'GET /counters/{key}': operation({
+    handle: async ({ key, services }) => {
+      const k = key();
+      const entry = await services.entries.get(k);
+      if (!entry) throw new CacheError('NOT_FOUND', `no counter at key "${k}"`);
+      if (!Number.isSafeInteger(entry.value)) {
+        throw new CacheError('CONFLICT', `the entry "${k}" does not hold an integer, so it is not a counter`);
+      }
+      return json(200, entry);
+    },
+  }),
+});

@@ -1,0 +1,331 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration object of a skycache deployment.
+ *
+ * A preset (`dev` or `prod`, chosen with `-c preset=…`) gives every field a value; any field can then be overridden
+ * by CDK context of the same name (`cdk synth -c preset=prod -c nodeType=cache.r7g.xlarge`). The result is
+ * validated once, at synth, and every problem is reported in one message that names the offending fields.
+ */
+
+export const ENGINES = ['valkey', 'redis'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** Every `maxmemory-policy` the engines accept. */
+export const EVICTION_POLICIES = [
+  'volatile-lru',
+  'allkeys-lru',
+  'volatile-lfu',
+  'allkeys-lfu',
+  'volatile-random',
+  'allkeys-random',
+  'volatile-ttl',
+  'noeviction',
+] as const;
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+
+/** `apiKey`: API keys with a usage plan (throttling and quota). `iam`: SigV4-signed requests (AWS_IAM). */
+export const AUTH_MODES = ['apiKey', 'iam'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export const PRESETS = ['dev', 'prod'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+/**
+ * Engine versions this stack knows how to configure, with their parameter group family. Redis OSS 6.x is left out:
+ * TransitEncryptionMode (TLS *required*) needs Redis OSS 7.0.5 or later.
+ */
+export const ENGINE_VERSIONS: Record<Engine, Record<string, string>> = {
+  valkey: { '7.2': 'valkey7', '8.0': 'valkey8', '8.1': 'valkey8' },
+  redis: { '7.0': 'redis7', '7.1': 'redis7' },
+};
+
+const QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** hh24:mi-hh24:mi (UTC), as ElastiCache takes a snapshot window. */
+const WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
+/** ddd:hh24:mi-ddd:hh24:mi (UTC), as ElastiCache takes a maintenance window. */
+const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/;
+const NODE_TYPE = /^cache\.([a-z0-9]+)\.([a-z0-9]+)$/;
+
+/** Node families without cluster mode (cluster mode enabled) support: the first-generation and T1 nodes. */
+const NO_CLUSTER_MODE_FAMILIES = ['t1', 'm1', 'm2', 'c1'];
+/** Node families without Multi-AZ / automatic failover support. */
+const NO_MULTI_AZ_FAMILIES = ['t1'];
+/** Data-tiering families: ElastiCache cannot export their backups to S3. */
+const DATA_TIERING_FAMILIES = ['r6gd'];
+
+/** Lambda's synchronous payload limit is 6 MB; the JSON envelope around a value needs some of it. */
+export const MAX_VALUE_BYTES_LIMIT = 5 * 1024 * 1024;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** The retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const logRetention = z.coerce
+  .number()
+  .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`);
+const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+export const configSchema = z
+  .object({
+    preset: z.enum(PRESETS),
+    /** Prefix of resource names that must be unique in the account (RBAC user and group ids). */
+    namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or hyphens, starting with a letter'),
+
+    // --- network
+    /** Availability zones of the VPC (and of the cache nodes). */
+    azCount: int(2, 3),
+    vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'must be an IPv4 CIDR between /16 and /24'),
+    flowLogRetentionDays: logRetention,
+
+    // --- cache
+    engine: z.enum(ENGINES),
+    engineVersion: z.string(),
+    nodeType: z.string().regex(NODE_TYPE, 'must look like cache.<family>.<size>, e.g. cache.r7g.large'),
+    clusterMode: bool,
+    /** Node groups (shards); more than one needs cluster mode. */
+    shards: int(1, 500),
+    replicasPerShard: int(0, 5),
+    multiAz: bool,
+    /** A non-default port makes blind scans for 6379 miss. */
+    port: int(1150, 65535),
+    evictionPolicy: z.enum(EVICTION_POLICIES),
+    /** `reserved-memory-percent`: memory kept back from the dataset for replication buffers and snapshots. */
+    reservedMemoryPercent: int(0, 100),
+    /** ACL rules of the application user (ElastiCache RBAC access string). */
+    accessString: z.string().min(1),
+    snapshotRetentionDays: int(1, 35),
+    snapshotWindow: z.string().regex(WINDOW, 'must be hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00'),
+    maintenanceWindow: z.string().regex(MAINTENANCE_WINDOW, 'must be ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00'),
+    cacheLogRetentionDays: logRetention,
+
+    // --- entries (handlers and gateway validation)
+    defaultTtlSeconds: int(1, 365 * 24 * 3600),
+    maxTtlSeconds: int(1, 365 * 24 * 3600),
+    maxValueBytes: int(1, MAX_VALUE_BYTES_LIMIT),
+    maxKeyBytes: int(1, 65536),
+    maxInvalidateKeys: int(1, 100000),
+
+    // --- backup export
+    exportEnabled: bool,
+    /** EventBridge schedule expression of the export, e.g. `cron(30 5 * * ? *)` (UTC) or `rate(1 day)`. */
+    exportSchedule: z.string().regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge schedule expression: cron(…) or rate(…)'),
+    /** Days after which exports move to S3 Glacier Instant Retrieval. */
+    exportTransitionDays: int(1, 3650),
+    /** Days after which exports (and noncurrent versions) are deleted. */
+    exportExpirationDays: int(2, 3650),
+
+    // --- monitoring
+    /** Where alarms are mailed; empty for no subscription. */
+    alarmEmail: z.union([z.literal(''), z.email('must be an e-mail address (or empty for no subscription)')]),
+
+    // --- API
+    authMode: z.enum(AUTH_MODES),
+    /** A WAFv2 web ACL on the stage (AWS IP reputation list, optional per-IP rate limit). */
+    wafEnabled: bool,
+    /** Requests per 5 minutes one IP may send before WAF blocks it; 0 for no rate rule. */
+    wafRateLimitPer5Min: z.union([z.literal(0), int(10, 2_000_000_000)]),
+    stageName: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits or underscores'),
+    throttleRateLimit: z.coerce.number().min(1).max(10000),
+    throttleBurstLimit: int(1, 5000),
+    quotaLimit: int(1, 1_000_000_000),
+    quotaPeriod: z.enum(QUOTA_PERIODS),
+    apiLogRetentionDays: logRetention,
+
+    // --- functions
+    lambdaMemoryMb: int(128, 10240),
+    lambdaTimeoutSeconds: int(3, 29),
+    redisTimeoutMs: int(50, 60000),
+    retryAfterSeconds: int(1, 3600),
+    logLevel: z.enum(LOG_LEVELS),
+    functionLogRetentionDays: logRetention,
+
+    // --- lifecycle
+    /** Keep the cache (final snapshot), the key and the export bucket when the stack is deleted. */
+    retainData: bool,
+  })
+  .strict();
+
+export type SkycacheConfig = z.infer<typeof configSchema>;
+export type ConfigInput = { [K in keyof SkycacheConfig]?: unknown };
+
+const common = {
+  namePrefix: 'skycache',
+  vpcCidr: '10.40.0.0/16',
+  engine: 'valkey',
+  engineVersion: '8.0',
+  port: 6380,
+  evictionPolicy: 'allkeys-lru',
+  reservedMemoryPercent: 25,
+  accessString: 'on ~* +@all -@admin -flushall -flushdb -keys',
+  snapshotWindow: '03:00-04:00',
+  maintenanceWindow: 'sun:05:00-sun:06:00',
+  defaultTtlSeconds: 3600,
+  maxTtlSeconds: 30 * 24 * 3600,
+  maxValueBytes: 1024 * 1024,
+  maxKeyBytes: 1024,
+  maxInvalidateKeys: 1000,
+  exportEnabled: true,
+  exportSchedule: 'cron(30 5 * * ? *)',
+  alarmEmail: '',
+  authMode: 'apiKey',
+  wafRateLimitPer5Min: 0,
+  quotaPeriod: 'DAY',
+  redisTimeoutMs: 2000,
+  retryAfterSeconds: 1,
+  lambdaTimeoutSeconds: 10,
+} as const satisfies ConfigInput;
+
+/** The presets; see docs/infrastructure.md for the table. */
+export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
+  dev: {
+    ...common,
+    preset: 'dev',
+    azCount: 2,
+    flowLogRetentionDays: 14,
+    nodeType: 'cache.t4g.small',
+    clusterMode: false,
+    shards: 1,
+    replicasPerShard: 1,
+    multiAz: true,
+    snapshotRetentionDays: 1,
+    cacheLogRetentionDays: 14,
+    exportTransitionDays: 30,
+    exportExpirationDays: 90,
+    stageName: 'dev',
+    wafEnabled: false,
+    throttleRateLimit: 50,
+    throttleBurstLimit: 100,
+    quotaLimit: 100_000,
+    apiLogRetentionDays: 14,
+    lambdaMemoryMb: 512,
+    logLevel: 'DEBUG',
+    functionLogRetentionDays: 14,
+    retainData: false,
+  },
+  prod: {
+    ...common,
+    preset: 'prod',
+    azCount: 3,
+    flowLogRetentionDays: 90,
+    nodeType: 'cache.r7g.large',
+    clusterMode: true,
+    shards: 2,
+    replicasPerShard: 2,
+    multiAz: true,
+    snapshotRetentionDays: 7,
+    cacheLogRetentionDays: 90,
+    exportTransitionDays: 30,
+    exportExpirationDays: 365,
+    stageName: 'prod',
+    wafEnabled: true,
+    throttleRateLimit: 1000,
+    throttleBurstLimit: 2000,
+    quotaLimit: 50_000_000,
+    apiLogRetentionDays: 90,
+    lambdaMemoryMb: 1024,
+    logLevel: 'INFO',
+    functionLogRetentionDays: 90,
+    retainData: true,
+  },
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid skycache configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The node family of a node type (`cache.r7g.large` → `r7g`). */
+export function nodeFamily(nodeType: string): string {
+  return NODE_TYPE.exec(nodeType)?.[1] ?? '';
+}
+
+/** The parameter group family of an engine version, e.g. `valkey8`. */
+export function parameterGroupFamily(config: Pick<SkycacheConfig, 'engine' | 'engineVersion'>): string {
+  const family = ENGINE_VERSIONS[config.engine][config.engineVersion];
+  if (!family) throw new ConfigError([`engineVersion: unknown version ${config.engineVersion} of ${config.engine}`]);
+  return family;
+}
+
+/** Rules between fields: each returns the problems it finds. */
+function crossFieldProblems(c: SkycacheConfig): string[] {
+  const problems: string[] = [];
+  const family = nodeFamily(c.nodeType);
+  const versions = Object.keys(ENGINE_VERSIONS[c.engine]);
+  if (!versions.includes(c.engineVersion)) {
+    problems.push(`engineVersion: ${c.engine} ${c.engineVersion} is not supported; use one of ${versions.join(', ')} (TLS mode "required" needs Redis OSS 7.0.5+ or Valkey 7.2+)`);
+  }
+  if (c.multiAz && c.replicasPerShard < 1) {
+    problems.push('multiAz: Multi-AZ needs at least one replica per shard (set replicasPerShard >= 1, or multiAz=false)');
+  }
+  if (c.multiAz && NO_MULTI_AZ_FAMILIES.includes(family)) {
+    problems.push(`multiAz: node type ${c.nodeType} does not support Multi-AZ with automatic failover`);
+  }
+  if (c.clusterMode && NO_CLUSTER_MODE_FAMILIES.includes(family)) {
+    problems.push(`clusterMode: node type ${c.nodeType} does not support cluster mode; use a current-generation node type (e.g. cache.t4g.small, cache.r7g.large)`);
+  }
+  if (!c.clusterMode && c.shards !== 1) {
+    problems.push(`shards: ${c.shards} shards need cluster mode (set clusterMode=true, or shards=1)`);
+  }
+  if (c.exportEnabled && DATA_TIERING_FAMILIES.includes(family)) {
+    problems.push(`exportEnabled: ElastiCache cannot export backups of data-tiering nodes (${c.nodeType}) to S3; set exportEnabled=false or pick another node type`);
+  }
+  if (!c.wafEnabled && c.wafRateLimitPer5Min > 0) {
+    problems.push('wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true');
+  }
+  if (c.defaultTtlSeconds > c.maxTtlSeconds) {
+    problems.push(`defaultTtlSeconds: ${c.defaultTtlSeconds} exceeds maxTtlSeconds (${c.maxTtlSeconds})`);
+  }
+  if (c.redisTimeoutMs * 2 > c.lambdaTimeoutSeconds * 1000) {
+    problems.push(`redisTimeoutMs: ${c.redisTimeoutMs} ms must be at most half of lambdaTimeoutSeconds (${c.lambdaTimeoutSeconds} s) so a request can still be answered 503`);
+  }
+  if (c.exportExpirationDays <= c.exportTransitionDays) {
+    problems.push(`exportExpirationDays: ${c.exportExpirationDays} must be greater than exportTransitionDays (${c.exportTransitionDays})`);
+  }
+  if (c.snapshotWindow && c.maintenanceWindow && windowsOverlap(c.snapshotWindow, c.maintenanceWindow)) {
+    problems.push(`snapshotWindow: ${c.snapshotWindow} overlaps maintenanceWindow ${c.maintenanceWindow}`);
+  }
+  return problems;
+}
+
+/** Whether the daily snapshot window overlaps the weekly maintenance window on its day (both UTC). */
+function windowsOverlap(snapshot: string, maintenance: string): boolean {
+  const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const [s1, s2] = snapshot.split('-').map(minutes);
+  const [m1, m2] = maintenance.split('-').map((p) => minutes(p.slice(4)));
+  if (s2 <= s1 || m2 <= m1) return false; // windows across midnight: ElastiCache checks them itself
+  return s1 < m2 && m1 < s2;
+}
+
+/**
+ * Builds the configuration: the preset's values, then `overrides` (typically CDK context), validated.
+ * Throws ConfigError listing every problem.
+ */
+export function buildConfig(preset: string | undefined, overrides: ConfigInput = {}): SkycacheConfig {
+  const name = preset ?? 'dev';
+  if (!(PRESETS as readonly string[]).includes(name)) {
+    throw new ConfigError([`preset: unknown preset "${name}"; use one of ${PRESETS.join(', ')}`]);
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const parsed = configSchema.safeParse({ ...PRESET_VALUES[name as PresetName], ...defined, preset: name });
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+  }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/** Reads every configuration field from context (`tryGetContext(field)`), then builds the configuration. */
+export function configFromContext(tryGetContext: (key: string) => unknown): SkycacheConfig {
+  const overrides: ConfigInput = {};
+  for (const key of Object.keys(configSchema.shape) as (keyof SkycacheConfig)[]) {
+    if (key === 'preset') continue;
+    const value = tryGetContext(key);
+    if (value !== undefined) overrides[key] = value;
+  }
+  return buildConfig(tryGetContext('preset') as string | undefined, overrides);
+}

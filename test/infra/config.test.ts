@@ -1,0 +1,151 @@
+import { buildConfig, ConfigError, configFromContext, EVICTION_POLICIES, PRESET_VALUES } from '../../lib/config';
+
+function problems(preset: string | undefined, overrides: Record<string, unknown>): string {
+  try {
+    buildConfig(preset, overrides);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('presets', () => {
+  test('dev and prod are valid as they stand', () => {
+    expect(buildConfig('dev')).toEqual(PRESET_VALUES.dev);
+    expect(buildConfig('prod')).toEqual(PRESET_VALUES.prod);
+  });
+
+  test('the default preset is dev', () => {
+    expect(buildConfig(undefined).preset).toBe('dev');
+  });
+
+  test('both presets are highly available: Multi-AZ with replicas; prod spans three zones', () => {
+    for (const c of [PRESET_VALUES.dev, PRESET_VALUES.prod]) {
+      expect(c.multiAz).toBe(true);
+      expect(c.replicasPerShard).toBeGreaterThanOrEqual(1);
+      expect(c.snapshotRetentionDays).toBeGreaterThanOrEqual(1);
+      expect(c.port).not.toBe(6379);
+    }
+    expect(PRESET_VALUES.prod.azCount).toBe(3);
+    expect(PRESET_VALUES.prod.clusterMode).toBe(true);
+  });
+
+  test('an unknown preset is named', () => {
+    expect(problems('staging', {})).toMatch(/preset: unknown preset "staging"; use one of dev, prod/);
+  });
+});
+
+describe('context overrides', () => {
+  test('every field can be overridden from context, strings coerced', () => {
+    const context: Record<string, unknown> = {
+      preset: 'prod',
+      nodeType: 'cache.r7g.xlarge',
+      shards: '3',
+      replicasPerShard: '1',
+      clusterMode: 'true',
+      evictionPolicy: 'volatile-ttl',
+      alarmEmail: 'ops@example.com',
+      throttleRateLimit: '250',
+      authMode: 'iam',
+    };
+    const c = configFromContext((k) => context[k]);
+    expect(c).toMatchObject({
+      preset: 'prod',
+      nodeType: 'cache.r7g.xlarge',
+      shards: 3,
+      replicasPerShard: 1,
+      clusterMode: true,
+      evictionPolicy: 'volatile-ttl',
+      alarmEmail: 'ops@example.com',
+      throttleRateLimit: 250,
+      authMode: 'iam',
+    });
+    expect(c.azCount).toBe(3); // untouched fields keep the preset's value
+  });
+
+  test.each(EVICTION_POLICIES)('eviction policy %s is accepted', (policy) => {
+    expect(buildConfig('dev', { evictionPolicy: policy }).evictionPolicy).toBe(policy);
+  });
+
+  test('exactly the eight maxmemory-policy values', () => {
+    expect([...EVICTION_POLICIES].sort()).toEqual(
+      ['allkeys-lfu', 'allkeys-lru', 'allkeys-random', 'noeviction', 'volatile-lfu', 'volatile-lru', 'volatile-random', 'volatile-ttl'],
+    );
+  });
+
+  test('unknown fields are rejected', () => {
+    expect(() => buildConfig('dev', { nodeTyp: 'cache.r7g.large' } as never)).toThrow(/nodeTyp/);
+  });
+});
+
+describe('validation with clear messages', () => {
+  test('Multi-AZ needs at least one replica', () => {
+    expect(problems('dev', { replicasPerShard: 0 })).toMatch(/multiAz: Multi-AZ needs at least one replica per shard/);
+    expect(() => buildConfig('dev', { replicasPerShard: 0, multiAz: false })).not.toThrow();
+  });
+
+  test('cluster mode needs a node type that supports it', () => {
+    expect(problems('dev', { clusterMode: true, nodeType: 'cache.t1.micro', multiAz: false })).toMatch(/clusterMode: node type cache.t1.micro does not support cluster mode/);
+  });
+
+  test('more than one shard needs cluster mode', () => {
+    expect(problems('dev', { shards: 3 })).toMatch(/shards: 3 shards need cluster mode/);
+  });
+
+  test('a malformed node type', () => {
+    expect(problems('dev', { nodeType: 'r7g.large' })).toMatch(/nodeType: must look like cache.<family>.<size>/);
+  });
+
+  test('engine and version must match', () => {
+    expect(problems('dev', { engine: 'redis', engineVersion: '8.0' })).toMatch(/engineVersion: redis 8.0 is not supported; use one of 7.0, 7.1/);
+    expect(problems('dev', { engine: 'redis', engineVersion: '6.2' })).toMatch(/engineVersion: redis 6.2 is not supported/);
+    expect(problems('dev', { engine: 'memcached' })).toMatch(/engine:/);
+  });
+
+  test('an eviction policy outside the eight', () => {
+    expect(problems('dev', { evictionPolicy: 'lru' })).toMatch(/evictionPolicy:/);
+  });
+
+  test('default TTL above the maximum', () => {
+    expect(problems('dev', { defaultTtlSeconds: 100, maxTtlSeconds: 10 })).toMatch(/defaultTtlSeconds: 100 exceeds maxTtlSeconds \(10\)/);
+  });
+
+  test('maximum value size within what Lambda can carry', () => {
+    expect(problems('dev', { maxValueBytes: 7 * 1024 * 1024 })).toMatch(/maxValueBytes:/);
+  });
+
+  test('Redis timeout well below the function timeout', () => {
+    expect(problems('dev', { redisTimeoutMs: 9000 })).toMatch(/redisTimeoutMs: 9000 ms must be at most half of lambdaTimeoutSeconds/);
+  });
+
+  test('snapshot retention of at least one day (the export needs a snapshot) and a well-formed window', () => {
+    expect(problems('dev', { snapshotRetentionDays: 0 })).toMatch(/snapshotRetentionDays:/);
+    expect(problems('dev', { snapshotWindow: '3am' })).toMatch(/snapshotWindow: must be hh24:mi-hh24:mi/);
+    expect(problems('dev', { snapshotWindow: '05:00-06:00' })).toMatch(/snapshotWindow: 05:00-06:00 overlaps maintenanceWindow/);
+  });
+
+  test('export schedule, alarm e-mail, auth mode, quota period, log retention', () => {
+    expect(problems('dev', { exportSchedule: 'daily' })).toMatch(/exportSchedule: must be an EventBridge schedule expression/);
+    expect(problems('dev', { alarmEmail: 'not-an-address' })).toMatch(/alarmEmail: must be an e-mail address/);
+    expect(problems('dev', { authMode: 'cognito' })).toMatch(/authMode:/);
+    expect(problems('dev', { quotaPeriod: 'HOUR' })).toMatch(/quotaPeriod:/);
+    expect(problems('dev', { apiLogRetentionDays: 10 })).toMatch(/apiLogRetentionDays: must be one of the CloudWatch Logs retention periods/);
+  });
+
+  test('data-tiering nodes cannot export', () => {
+    expect(problems('prod', { nodeType: 'cache.r6gd.xlarge' })).toMatch(/exportEnabled: ElastiCache cannot export backups of data-tiering nodes/);
+  });
+
+  test('every problem is reported at once', () => {
+    const message = problems('dev', { shards: 2, defaultTtlSeconds: 100, maxTtlSeconds: 10, replicasPerShard: 0 });
+    expect(message).toMatch(/shards:/);
+    expect(message).toMatch(/defaultTtlSeconds:/);
+    expect(message).toMatch(/multiAz:/);
+  });
+});
+
+test('a WAF rate limit needs WAF', () => {
+  expect(() => buildConfig('dev', { wafRateLimitPer5Min: 1000 })).toThrow(/wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true/);
+  expect(buildConfig('dev', { wafEnabled: true, wafRateLimitPer5Min: 1000 }).wafRateLimitPer5Min).toBe(1000);
+});
