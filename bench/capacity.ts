@@ -142,7 +142,7 @@ export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[
     '',
     `Memory headroom: ElastiCache's reserved-memory-percent (${i.reservedMemoryPercent}%) is kept free for replication and snapshots, and the rest is planned ${i.targetMemoryFill * 100}% full so that growth, fragmentation and a burst of writes fit before eviction (policy allkeys-lru: a full cache evicts, it does not fail writes). ` +
       `One replica per shard in another AZ gives failover; reads go to primaries (the handlers use the primary endpoint), so replicas are for availability, not read throughput. ` +
-      `Throughput per primary (${int(i.opsPerPrimary)} ops/s) is conservative for r7g with enhanced I/O, because every GET runs a small Lua script (docs/benchmarks.md, section 1: EVALSHA costs about 1.3× a GET in Redis). ` +
+      `Throughput per primary (${int(i.opsPerPrimary)} ops/s) is conservative for r7g with enhanced I/O, because every GET runs a small Lua script (docs/benchmarks.md, section 1: EVALSHA measured 1.1–1.3× a raw GET). ` +
       'The chosen node type is the cheapest whose cluster fits the memory and throughput within the node limit; the table shows the others.',
     '',
     ...results.map(plan),
