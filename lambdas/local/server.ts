@@ -51,7 +51,12 @@ function localContext(requestId: string, functionName: string): Context {
   };
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  // Most requests (GET, DELETE) carry no body: skip the stream plumbing for them.
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return Promise.resolve(NO_BODY);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

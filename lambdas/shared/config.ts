@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Runtime settings of the handlers, read from the environment once per process. The CDK stack sets these

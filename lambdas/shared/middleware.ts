@@ -40,6 +40,19 @@ function requestIdOf(event: APIGatewayProxyEvent): string {
   return id;
 }
 
+/**
+ * Building a zod schema costs far more than running it, so each schema is built once per limits object (the
+ * process-wide services hold one) and reused by every request.
+ */
+const builtSchemas = new WeakMap<(limits: SchemaLimits) => unknown, WeakMap<SchemaLimits, unknown>>();
+function schemaFor<S>(build: (limits: SchemaLimits) => S, limits: SchemaLimits): S {
+  let byLimits = builtSchemas.get(build);
+  if (!byLimits) builtSchemas.set(build, (byLimits = new WeakMap()));
+  let schema = byLimits.get(limits) as S | undefined;
+  if (schema === undefined) byLimits.set(limits, (schema = build(limits)));
+  return schema;
+}
+
 /** Rejects before the body is read: a JSON API takes JSON. */
 function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   const contentType = header(event, 'content-type');
@@ -129,7 +142,7 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
     let body = undefined as B;
     if (spec.body) {
       const input = parseJsonBody(event);
-      const parsed = spec.body(svc.schemaLimits).safeParse(input);
+      const parsed = schemaFor(spec.body, svc.schemaLimits).safeParse(input);
       if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
       body = parsed.data;
     }
@@ -140,7 +153,7 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
       key(name = 'key') {
         const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
         if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
-        const checked = keySchema(svc.schemaLimits).safeParse(raw);
+        const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
         if (!checked.success) {
           throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
         }
@@ -154,7 +167,9 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
     const result = await withDeadline(spec.handle(request), Math.max(1, svc.config.redisTimeoutMs - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and
+  // middy's TimeoutError would surface as a 500. It also costs a timer and a promise per request.
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponder())
     .handler(core) as unknown as ProxyHandler;

@@ -24,6 +24,8 @@ export interface RedisConnectionSettings {
   /** Secrets Manager secret (JSON with `password`, maybe `username`) holding the RBAC credentials. */
   authSecretArn?: string;
   readFrom?: ReadPreference;
+  /** Coalesce the commands issued in one tick into one write (ioredis enableAutoPipelining). */
+  autoPipelining?: boolean;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
@@ -65,6 +67,9 @@ export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv, timeoutMs: num
     password: env.REDIS_PASSWORD || undefined,
     authSecretArn: env.REDIS_AUTH_SECRET_ARN || undefined,
     readFrom: readPreferenceOf(env.REDIS_READ_FROM),
+    // A Lambda instance serves one request at a time: coalescing commands per tick would only delay each one.
+    // Servers with many requests in flight (the local server) gain from it. REDIS_AUTO_PIPELINING overrides.
+    autoPipelining: env.REDIS_AUTO_PIPELINING ? env.REDIS_AUTO_PIPELINING === 'true' : !env.AWS_LAMBDA_FUNCTION_NAME,
   };
   if (settings.readFrom === 'replica' && !settings.clusterNodes?.length && !settings.readerUrl) {
     throw new Error('REDIS_READ_FROM=replica needs REDIS_CLUSTER_NODES or REDIS_READER_URL (the reader endpoint)');
@@ -154,7 +159,8 @@ export function redisOptions(s: RedisConnectionSettings): RedisOptions {
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     reconnectOnError: reconnectOnReadOnly,
-    enableAutoPipelining: true,
+    // Off in Lambda (autoPipelining), where one request at a time only waits for the next tick.
+    enableAutoPipelining: s.autoPipelining ?? true,
     // No offline queue: a queued command would run after its request was already answered 503 (see readiness.ts).
     enableOfflineQueue: false,
     ...(s.username ? { username: s.username } : {}),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One schema per request. The handlers validate with these; the CDK API construct turns the body schemas into

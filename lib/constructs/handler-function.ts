@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { handlerBundling } from '../bundling';
 
 /** The repository root (where package-lock.json lives). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -104,17 +105,17 @@ export class HandlerFunction extends Construct {
         LOG_LEVEL: props.logLevel ?? 'INFO',
         ...props.environment,
       },
+      // The settings of lib/bundling.ts, which the benchmark's bundle-size and cold-start figures also use.
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies (ioredis) call require(): give ESM output one.
-        banner: "import { createRequire as __skycacheCreateRequire } from 'node:module'; const require = __skycacheCreateRequire(import.meta.url);",
-        // @aws-sdk/* stays external: the Node.js 22 runtime provides AWS SDK v3.
+        minify: handlerBundling.minify,
+        sourceMap: handlerBundling.sourcemap,
+        sourcesContent: handlerBundling.sourcesContent,
+        target: handlerBundling.target,
+        mainFields: [...handlerBundling.mainFields],
+        banner: handlerBundling.banner,
+        externalModules: [...handlerBundling.external],
         logLevel: nodejs.LogLevel.ERROR,
       },
     });

@@ -34,8 +34,9 @@ describe.each(['dev', 'prod'] as const)('full synth with bundling (%s)', (preset
     for (const dir of bundles) {
       expect(fs.existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
       const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
-      // Minified: long lines (multi-line string literals such as Lua scripts keep their own newlines).
-      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+      // Minified: long lines (multi-line string literals such as Lua scripts keep their own newlines, and a
+      // tree-shaken bundle has less minified code around them; unminified code averages well under 100).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(300);
       expect(code).toMatch(/export\s*\{/);
     }
   });

@@ -1,0 +1,171 @@
+/**
+ * Capacity plan for an envelope of users: `npx tsx bench/capacity.ts [options]` prints it as Markdown (the text of
+ * docs/capacity.md with the defaults; `--write` writes that file).
+ *
+ *   --dau 50000000  --reads 100  --writes 10  --object-bytes 512  --key-bytes 40
+ *   --hot-gb 500,2000 (one plan per value)  --peak 3  --replicas 1  --engine valkey|redis
+ *   --read-ms 4  --write-ms 6  --lambda-mb 512  --ops-per-primary 80000  --fill 0.8  --max-nodes 500
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { capacity, DEFAULT_INPUTS, PRICES, type CapacityInputs, type CapacityResult } from './capacity-model';
+
+const OPTIONS: Record<string, keyof CapacityInputs> = {
+  dau: 'dailyActiveUsers',
+  reads: 'readsPerUserPerDay',
+  writes: 'writesPerUserPerDay',
+  'object-bytes': 'objectBytes',
+  'key-bytes': 'keyBytes',
+  peak: 'peakFactor',
+  replicas: 'replicasPerShard',
+  'read-ms': 'readMs',
+  'write-ms': 'writeMs',
+  'lambda-mb': 'lambdaMemoryMB',
+  'ops-per-primary': 'opsPerPrimary',
+  fill: 'targetMemoryFill',
+  'max-nodes': 'maxNodes',
+  'overhead-bytes': 'perKeyOverheadBytes',
+  'reserved-percent': 'reservedMemoryPercent',
+};
+
+export function parseArgs(argv: string[]): { inputs: Partial<CapacityInputs>; hotGB: number[]; write: boolean } {
+  const inputs: Partial<CapacityInputs> = {};
+  let hotGB = [500, 2000];
+  let write = false;
+  for (let a = 0; a < argv.length; a++) {
+    const arg = argv[a];
+    if (arg === '--write') {
+      write = true;
+      continue;
+    }
+    const [name, inline] = arg.replace(/^--/, '').split('=');
+    const value = inline ?? argv[++a];
+    if (value === undefined) throw new Error(`${arg} needs a value`);
+    if (name === 'hot-gb') hotGB = value.split(',').map(Number);
+    else if (name === 'engine') {
+      if (value !== 'valkey' && value !== 'redis') throw new Error('--engine is valkey or redis');
+      inputs.engine = value;
+    } else if (OPTIONS[name]) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, not "${value}"`);
+      (inputs as Record<string, number>)[OPTIONS[name]] = n;
+    } else throw new Error(`unknown option ${arg}`);
+  }
+  if (hotGB.some((g) => !(g > 0))) throw new Error('--hot-gb must be positive numbers, comma-separated');
+  return { inputs, hotGB, write };
+}
+
+const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const dec = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+function plan(r: CapacityResult): string {
+  const i = r.inputs;
+  const c = r.cluster;
+  const m = r.monthly;
+  const engineNote = i.engine === 'valkey' ? ` × ${1 - PRICES.valkeyDiscount} (Valkey)` : '';
+  return [
+    `### Hot data ${int(i.hotDataGB)} GB`,
+    '',
+    '**Memory.** ' +
+      `${int(i.hotDataGB)} GB ÷ ${i.objectBytes} B = ${int(r.items)} objects; each takes ${i.objectBytes} + ${i.keyBytes} (key) + ${i.perKeyOverheadBytes} (Redis overhead) = ${r.bytesPerItem} B, ` +
+      `so ${dec(r.dataGiB)} GiB in Redis. A ${c.nodeType.name} has ${c.nodeType.memoryGiB} GiB; less ${i.reservedMemoryPercent}% reserved memory and filled to ${i.targetMemoryFill * 100}% ` +
+      `it holds ${dec(c.usableGiBPerNode)} GiB → ${int(c.shardsForMemory)} shard(s) for memory; ${int(r.peakRequestsPerSecond)} ops/s at peak ÷ ${int(i.opsPerPrimary)} per primary → ${int(c.shardsForThroughput)} for throughput.`,
+    '',
+    `**Cluster.** ${c.shards} shard(s) × (1 primary + ${i.replicasPerShard} replica(s)) = ${c.nodes} × ${c.nodeType.name} (${i.engine}), cluster mode on, Multi-AZ with automatic failover; ` +
+      `data fills ${dec(c.fill * 100)}% of the memory left after reserved memory. ${c.nodes} nodes × $${c.nodeType.hourlyUsd}/h${engineNote} × ${PRICES.hoursPerMonth} h = **${usd(m.elastiCache)}/month**.`,
+    '',
+    '| node type | GiB | shards (memory / throughput) | nodes | $/month |',
+    '| --- | --- | --- | --- | --- |',
+    ...r.alternatives.map(
+      (p) => `| ${p.nodeType.name}${p === c ? ' (chosen)' : ''} | ${p.nodeType.memoryGiB} | ${p.shards} (${p.shardsForMemory} / ${p.shardsForThroughput}) | ${p.nodes}${p.nodes > i.maxNodes ? ' (over the node limit)' : ''} | ${usd(p.monthlyUsd)} |`,
+    ),
+    '',
+    '| monthly cost | arithmetic | $/month |',
+    '| --- | --- | --- |',
+    `| API Gateway REST API | ${int(r.monthlyRequests / 1e6)} M requests, tiered ${PRICES.restApiTiers.map((t) => `$${t.usdPerMillion}`).join(' / ')} per M | ${usd(m.restApi)} |`,
+    `| Lambda requests | ${int(r.monthlyRequests / 1e6)} M × $${PRICES.lambdaUsdPerMillionRequests} per M | ${usd(m.lambdaRequests)} |`,
+    `| Lambda duration (arm64) | ${int(m.lambdaGbSeconds / 1e6)} M GB-s (reads ${i.readMs} ms, writes ${i.writeMs} ms, ${i.lambdaMemoryMB} MB), tiered from $${PRICES.lambdaArmGbSecondTiers[0].usdPerUnit}/GB-s | ${usd(m.lambdaDuration)} |`,
+    `| ElastiCache | as above | ${usd(m.elastiCache)} |`,
+    `| **total** | | **${usd(m.totalWithRestApi)}** |`,
+    `| (HTTP API instead of REST) | ${int(r.monthlyRequests / 1e6)} M × $${PRICES.httpApiTiers[0].usdPerMillion} / $${PRICES.httpApiTiers[1].usdPerMillion} per M | ${usd(m.httpApi)} |`,
+    '',
+    '**Configuration that realizes it**',
+    '',
+    '```json',
+    JSON.stringify(
+      {
+        elastiCache: { engine: i.engine, nodeType: c.nodeType.name, clusterMode: true, numShards: c.shards, replicasPerShard: i.replicasPerShard, multiAz: true, automaticFailover: true, reservedMemoryPercent: i.reservedMemoryPercent, maxmemoryPolicy: 'allkeys-lru' },
+        lambda: { architecture: 'arm64', memoryMB: i.lambdaMemoryMB, reservedConcurrencyTotal: r.lambdaConcurrency, accountConcurrencyQuota: Math.ceil((r.lambdaConcurrency * 1.5) / 100) * 100 },
+        apiGateway: { type: 'REST', throttlingRateLimit: Math.ceil(r.peakRequestsPerSecond * 1.2), throttlingBurstLimit: Math.ceil(r.peakRequestsPerSecond * 0.5) },
+      },
+      null,
+      2,
+    ),
+    '```',
+    '',
+  ].join('\n');
+}
+
+export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[]): string {
+  const results = hotGB.map((g) => capacity({ ...inputs, hotDataGB: g }));
+  const r = results[0];
+  const i = r.inputs;
+  const args = Object.entries(OPTIONS)
+    .filter(([, key]) => i[key] !== DEFAULT_INPUTS[key])
+    .map(([flag, key]) => `--${flag} ${i[key]}`);
+  return [
+    '# Capacity model',
+    '',
+    `_Written by \`npx tsx bench/capacity.ts --hot-gb ${hotGB.join(',')}${args.length ? ' ' + args.join(' ') : ''}${i.engine !== 'valkey' ? ` --engine ${i.engine}` : ''} --write\` (arithmetic in bench/capacity-model.ts, tested by test/capacity.test.ts). Every input is an option; run it with yours._`,
+    '',
+    '## Envelope and load',
+    '',
+    `- ${int(i.dailyActiveUsers)} daily users × ${i.readsPerUserPerDay} reads = ${int(i.dailyActiveUsers * i.readsPerUserPerDay)} reads/day ÷ 86,400 s = **${int(r.averageReadsPerSecond)} reads/s** on average; ` +
+      `× ${i.writesPerUserPerDay} writes = **${int(r.averageWritesPerSecond)} writes/s** (the seed's 57,870 and 5,787 are these daily averages).`,
+    `- Peak factor ${i.peakFactor} (assumed: busiest hour over the daily average, typical of a consumer day curve) → **${int(r.peakReadsPerSecond)} reads/s and ${int(r.peakWritesPerSecond)} writes/s at peak**, ${int(r.peakRequestsPerSecond)} requests/s in all.`,
+    `- Per month (${dec(730 / 24, 2)} days): ${int(r.monthlyRequests / 1e9)} billion requests.`,
+    `- **Lambda concurrency** (Little's law, arrivals × time held): ${int(r.peakReadsPerSecond)} × ${i.readMs} ms + ${int(r.peakWritesPerSecond)} × ${i.writeMs} ms = **${int(r.lambdaConcurrency)}** instances at peak. ` +
+      `The ${i.readMs} ms / ${i.writeMs} ms billed durations are assumptions: in-process the handler costs about 0.05 ms (docs/benchmarks.md, section 1), the rest is the network hop to ElastiCache, a TLS connection's framing and Lambda's per-invocation overhead. ` +
+      'The default account quota is 1,000 concurrent executions per region, shared with every other function: ask for the quota in the configuration below.',
+    `- **API Gateway throttling**: the default account limit is 10,000 requests/s (burst 5,000) per region; ${int(r.peakRequestsPerSecond)} requests/s at peak needs a quota increase to the stage throttling below, and clients must retry 429s with backoff.`,
+    '',
+    '## Prices assumed',
+    '',
+    `us-east-1, on-demand, ${PRICES.asOf}. API Gateway REST API per million requests: ${PRICES.restApiTiers.map((t) => `$${t.usdPerMillion}${Number.isFinite(t.upTo) ? ` up to ${int(t.upTo / 1e6)} M` : ' beyond'}`).join(', ')}; ` +
+      `HTTP API $${PRICES.httpApiTiers[0].usdPerMillion} (first 300 M) then $${PRICES.httpApiTiers[1].usdPerMillion}. Lambda $${PRICES.lambdaUsdPerMillionRequests} per million requests, arm64 ` +
+      `${PRICES.lambdaArmGbSecondTiers.map((t) => `$${t.usdPerUnit}/GB-s${Number.isFinite(t.upTo) ? ` up to ${t.upTo / 1e9} B GB-s` : ' beyond'}`).join(', ')}. ` +
+      `ElastiCache on-demand node-hours (Redis OSS): ${PRICES.nodeTypes.map((n) => `${n.name} $${n.hourlyUsd}`).join(', ')}; Valkey ${PRICES.valkeyDiscount * 100}% less. ` +
+      'Not included: data transfer (Lambda ↔ ElastiCache across AZs, API Gateway egress), CloudWatch logs and metrics, NAT, Secrets Manager, free tiers, savings plans and reserved nodes (which cut ElastiCache by 30–55%).',
+    '',
+    '## Plans',
+    '',
+    `Memory headroom: ElastiCache's reserved-memory-percent (${i.reservedMemoryPercent}%) is kept free for replication and snapshots, and the rest is planned ${i.targetMemoryFill * 100}% full so that growth, fragmentation and a burst of writes fit before eviction (policy allkeys-lru: a full cache evicts, it does not fail writes). ` +
+      `One replica per shard in another AZ gives failover; reads go to primaries (the handlers use the primary endpoint), so replicas are for availability, not read throughput. ` +
+      `Throughput per primary (${int(i.opsPerPrimary)} ops/s) is conservative for r7g with enhanced I/O, because every GET runs a small Lua script (docs/benchmarks.md, section 1: EVALSHA measured 1.1–1.3× a raw GET). ` +
+      'The chosen node type is the cheapest whose cluster fits the memory and throughput within the node limit; the table shows the others.',
+    '',
+    ...results.map(plan),
+    '## What dominates',
+    '',
+    `At this envelope API Gateway is most of the bill (${usd(r.monthly.restApi)} of ${usd(r.monthly.totalWithRestApi)} a month for ${int(r.inputs.hotDataGB)} GB): ${int(r.monthlyRequests / 1e9)} billion requests a month. ` +
+      'The levers, biggest first: an HTTP API instead of a REST API (about half the request price, but no request models or usage plans); clients that batch reads; caching in the client or at CloudFront for hot keys. ' +
+      'ElastiCache grows with hot data; Lambda is small because each request holds an instance for a few milliseconds.',
+    '',
+  ].join('\n');
+}
+
+if (require.main === module) {
+  try {
+    const { inputs, hotGB, write } = parseArgs(process.argv.slice(2));
+    const text = capacityMarkdown(inputs, hotGB);
+    if (write) {
+      const file = resolve(__dirname, '../docs/capacity.md');
+      writeFileSync(file, text);
+      console.log(`wrote ${file}`);
+    } else console.log(text);
+  } catch (e) {
+    console.error(`capacity: ${(e as Error).message}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,45 @@
+import type { BuildOptions } from 'esbuild';
+
+/**
+ * How every Lambda handler is bundled: the one place these settings live. The CDK construct (NodejsFunction
+ * `bundling`) and the benchmark's cold-start measurement both read them, so what is measured is what deploys.
+ */
+export const handlerBundling = {
+  format: 'esm',
+  platform: 'node',
+  /** The Lambda runtime the functions deploy on (nodejs22.x). */
+  target: 'node22',
+  minify: true,
+  /** External `.map` file next to the bundle; the function runs with NODE_OPTIONS=--enable-source-maps. */
+  sourcemap: true,
+  /** Maps without embedded sources: smaller artifacts, stack traces still map to file and line. */
+  sourcesContent: false,
+  /** The Lambda runtime ships the AWS SDK v3. */
+  external: ['@aws-sdk/*'],
+  /** Prefer the ESM build of dependencies that ship both, so tree-shaking works. */
+  mainFields: ['module', 'main'],
+  /** CommonJS dependencies (ioredis) call require() on Node built-ins; an ESM bundle needs one to exist. */
+  banner: "import { createRequire as __skycacheCreateRequire } from 'node:module';const require = __skycacheCreateRequire(import.meta.url);",
+  /** The file extension that makes Node load the bundle as ESM without a package.json. */
+  outExtension: '.mjs',
+} as const;
+
+/** esbuild options that bundle one handler module (`entry`) into `outfile` (which should end in `.mjs`). */
+export function handlerBuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: handlerBundling.format,
+    platform: handlerBundling.platform,
+    target: handlerBundling.target,
+    minify: handlerBundling.minify,
+    sourcemap: handlerBundling.sourcemap,
+    sourcesContent: handlerBundling.sourcesContent,
+    external: [...handlerBundling.external],
+    mainFields: [...handlerBundling.mainFields],
+    banner: { js: handlerBundling.banner },
+    metafile: true,
+    logLevel: 'silent',
+  };
+}
