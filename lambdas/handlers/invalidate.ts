@@ -6,4 +6,6 @@ import { invalidateBody } from '../shared/schemas';
 export const handler = httpHandler({
   body: invalidateBody,
   handle: async ({ body, services }) => json(200, { invalidated: await services.entries.invalidate(body) }),
+  // A prefix or tag may cover millions of keys: the work may use the function's time, not one command's.
+  keyspaceWide: true,
 });

@@ -26,7 +26,15 @@ export interface RouteSpec<B> {
   /** Schema of the JSON body; the same function the route table hands to API Gateway. */
   body?: (limits: SchemaLimits) => z.ZodType<B>;
   handle: (request: RouteRequest<B>) => Promise<HttpResult>;
+  /**
+   * Keyspace-wide work (prefix or tag invalidation over millions of keys) may run until shortly before the
+   * function's own timeout instead of REDIS_TIMEOUT_MS; each Redis command it sends is still bounded by that.
+   */
+  keyspaceWide?: boolean;
 }
+
+/** Time kept back from the function's timeout to answer (and log) before Lambda cuts the invocation off. */
+const ANSWER_MARGIN_MS = 1000;
 
 type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -135,7 +143,7 @@ export function operation<B = undefined>(spec: RouteSpec<B>): RouteSpec<unknown>
 }
 
 function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): ProxyHandler {
-  const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const spec = specOf(event);
     const svc = await readyServices();
     const requestId = requestIdOf(event);
@@ -163,8 +171,11 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
       header: (name) => header(event, name),
     };
     const started = Date.now();
+    const budget = spec.keyspaceWide
+      ? Math.max(svc.config.redisTimeoutMs, (context?.getRemainingTimeInMillis?.() ?? 0) - ANSWER_MARGIN_MS)
+      : svc.config.redisTimeoutMs;
     await whenReady(svc.redis, svc.config.redisTimeoutMs);
-    const result = await withDeadline(spec.handle(request), Math.max(1, svc.config.redisTimeoutMs - (Date.now() - started)));
+    const result = await withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
   // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and
