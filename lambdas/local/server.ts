@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { routes as routeTable, type RouteDefinition } from '../routes';
 import { errorBody, REQUEST_ID_HEADER } from '../shared/http';
+import { lambdaContextOf, proxyEventOf } from './proxy-event';
 
 type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -33,24 +34,6 @@ function matchPath(compiled: CompiledRoute, parts: string[]): Record<string, str
   return params;
 }
 
-/** The Lambda context a handler gets locally: enough for the logger, no deadline. */
-function localContext(requestId: string, functionName: string): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 const NO_BODY = Buffer.alloc(0);
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -71,7 +54,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   });
 }
 
-/** Builds the API Gateway REST proxy event (v1 payload) that the deployed API would send for this request. */
+function* headerPairs(raw: string[]): Iterable<[string, string]> {
+  for (let i = 0; i < raw.length; i += 2) yield [raw[i], raw[i + 1]];
+}
+
+/** The proxy event API Gateway would send for this HTTP request. */
 export function toProxyEvent(
   req: IncomingMessage,
   url: URL,
@@ -80,49 +67,18 @@ export function toProxyEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i];
-    const value = req.rawHeaders[i + 1];
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v;
-    (multiQuery[k] ??= []).push(v);
-  }
-  const hasQuery = Object.keys(query).length > 0;
-  const hasParams = Object.keys(pathParameters).length > 0;
-  return {
-    resource: route.path,
+  return proxyEventOf({
+    route,
     path: url.pathname,
-    httpMethod: route.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-    pathParameters: hasParams ? pathParameters : null,
-    stageVariables: null,
+    headers: headerPairs(req.rawHeaders),
+    query: url.searchParams,
+    pathParameters,
     body: body.length ? body.toString('utf8') : null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: null,
-      protocol: `HTTP/${req.httpVersion}`,
-      httpMethod: route.method,
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: url.pathname,
-      stage: 'local',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: route.id,
-      resourcePath: route.path,
-    },
-  };
+    requestId,
+    stage: 'local',
+    sourceIp: req.socket.remoteAddress,
+    protocol: `HTTP/${req.httpVersion}`,
+  });
 }
 
 export interface LocalServerOptions {
@@ -199,7 +155,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       }
       const { route } = chosen.c;
       const event = toProxyEvent(req, url, route, chosen.params, body, requestId);
-      const result = await handlerFor(route.handler)(event, localContext(requestId, `skycache-${route.handler}`));
+      const result = await handlerFor(route.handler)(event, lambdaContextOf(requestId, `skycache-${route.handler}`));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
       send(res, result.statusCode, headers, result.body ?? '');

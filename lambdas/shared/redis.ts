@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Redis, { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { CacheError, UnavailableError } from './errors';
 import { HASH_SLOTS } from './keyspace';
@@ -82,16 +82,20 @@ export interface SecretSource {
   secretString(secretId: string): Promise<string>;
 }
 
+/**
+ * Secrets Manager, loaded on first use: only a deployment with REDIS_AUTH_SECRET_ARN pays for importing the SDK,
+ * and it pays once, at its first connection.
+ */
 export class SecretsManagerSource implements SecretSource {
-  constructor(
+  constructor(private client?: SecretsManagerClient) {}
+  async secretString(secretId: string): Promise<string> {
+    const sdk = await import('@aws-sdk/client-secrets-manager');
     // Bounded, so a slow control plane costs a cold start seconds, not the Lambda timeout.
-    private readonly client: SecretsManagerClient = new SecretsManagerClient({
+    this.client ??= new sdk.SecretsManagerClient({
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
-    }),
-  ) {}
-  async secretString(secretId: string): Promise<string> {
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    });
+    const out = await this.client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
     if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`);
     return out.SecretString;
   }
