@@ -3,6 +3,7 @@ import { HashStore } from '../domain/hashes';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
 import { boundedJson } from '../shared/responses';
+import { deleteCollectionOperation } from '../shared/collection-operations';
 import { operation, routedHandler } from '../shared/middleware';
 import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
@@ -19,13 +20,7 @@ export const handler = routedHandler({
       return boundedJson(200, hash, 'read the fields you need with POST /hashes/{key}/get');
     },
   }),
-  'DELETE /hashes/{key}': operation({
-    handle: async ({ key, services }) => {
-      const k = key();
-      if (!(await store(services).delete(k))) throw new CacheError('NOT_FOUND', `no hash at key "${k}"`);
-      return json(204);
-    },
-  }),
+  'DELETE /hashes/{key}': deleteCollectionOperation('hash', store),
   'POST /hashes/{key}/set': operation({
     body: hashSetBody,
     handle: async ({ key, body, services }) => {

@@ -3,6 +3,7 @@ import { ListStore } from '../domain/lists';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
 import { boundedJson } from '../shared/responses';
+import { deleteCollectionOperation } from '../shared/collection-operations';
 import { operation, routedHandler } from '../shared/middleware';
 import { integerParam } from '../shared/query';
 import { listPopBody, listPushBody, listTrimBody } from '../shared/schemas';
@@ -20,13 +21,7 @@ export const handler = routedHandler({
       return boundedJson(200, list, 'read it in ranges with ?start= and ?stop=');
     },
   }),
-  'DELETE /lists/{key}': operation({
-    handle: async ({ key, services }) => {
-      const k = key();
-      if (!(await store(services).delete(k))) throw new CacheError('NOT_FOUND', `no list at key "${k}"`);
-      return json(204);
-    },
-  }),
+  'DELETE /lists/{key}': deleteCollectionOperation('list', store),
   'POST /lists/{key}/push': operation({
     body: listPushBody,
     handle: async ({ key, body, services }) => {

@@ -3,6 +3,7 @@ import { SetStore } from '../domain/sets';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
 import { boundedJson } from '../shared/responses';
+import { deleteCollectionOperation } from '../shared/collection-operations';
 import { operation, routedHandler } from '../shared/middleware';
 import { membersBody, setMembersBody, setPopBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
@@ -19,13 +20,7 @@ export const handler = routedHandler({
       return boundedJson(200, set, 'ask about members with POST /sets/{key}/contains, or pop them');
     },
   }),
-  'DELETE /sets/{key}': operation({
-    handle: async ({ key, services }) => {
-      const k = key();
-      if (!(await store(services).delete(k))) throw new CacheError('NOT_FOUND', `no set at key "${k}"`);
-      return json(204);
-    },
-  }),
+  'DELETE /sets/{key}': deleteCollectionOperation('set', store),
   'POST /sets/{key}/add': operation({
     body: setMembersBody,
     handle: async ({ key, body, services }) => {

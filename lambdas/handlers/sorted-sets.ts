@@ -3,6 +3,7 @@ import { parseScoreBound, SortedSetStore } from '../domain/sorted-sets';
 import { CacheError } from '../shared/errors';
 import { json } from '../shared/http';
 import { boundedJson } from '../shared/responses';
+import { deleteCollectionOperation } from '../shared/collection-operations';
 import { operation, routedHandler } from '../shared/middleware';
 import { booleanParam, integerParam, parsedParam } from '../shared/query';
 import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../shared/schemas';
@@ -42,13 +43,7 @@ export const handler = routedHandler({
       return boundedJson(200, range, PAGE);
     },
   }),
-  'DELETE /zsets/{key}': operation({
-    handle: async ({ key, services }) => {
-      const k = key();
-      if (!(await store(services).delete(k))) throw missing(k);
-      return json(204);
-    },
-  }),
+  'DELETE /zsets/{key}': deleteCollectionOperation('sorted set', store),
   'POST /zsets/{key}/add': operation({
     body: zsetAddBody,
     handle: async ({ key, body, services }) => {
