@@ -4,6 +4,16 @@ import { translateRedisError, type RedisClient } from '../shared/redis';
 import { withCollectionScripts } from './collection-scripts';
 import { wrongTypeError, wrongTypeOf } from './entries';
 
+/** What a write that adds or updates members or fields answers (hash set, sorted-set add). */
+export interface CollectionUpsertResult {
+  created: boolean;
+  key: string;
+  added: number;
+  updated: number;
+  size: number;
+  ttl: number | null;
+}
+
 /** Redis type names of the collections, as TYPE reports them and as `details.actualType` names them. */
 export type CollectionType = 'list' | 'set' | 'hash' | 'zset';
 

@@ -1,15 +1,8 @@
 import { entryKey } from '../shared/keyspace';
 import type { RedisClient } from '../shared/redis';
-import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits } from './collections';
+import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits, type CollectionUpsertResult } from './collections';
 
-export interface HashSetResult {
-  created: boolean;
-  key: string;
-  added: number;
-  updated: number;
-  size: number;
-  ttl: number | null;
-}
+export type HashSetResult = CollectionUpsertResult;
 
 export interface HashFields {
   key: string;

@@ -1,7 +1,7 @@
 import { CacheError } from '../shared/errors';
 import { entryKey } from '../shared/keyspace';
 import type { RedisClient } from '../shared/redis';
-import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits } from './collections';
+import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits, type CollectionUpsertResult } from './collections';
 
 export interface ScoredMember {
   member: unknown;
@@ -16,14 +16,7 @@ export interface ZAddConditions {
   lt?: boolean;
 }
 
-export interface ZAddResult {
-  created: boolean;
-  key: string;
-  added: number;
-  updated: number;
-  size: number;
-  ttl: number | null;
-}
+export type ZAddResult = CollectionUpsertResult;
 
 export interface ZRangeOptions {
   reverse?: boolean;
