@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { INTERNAL_PREFIX, slotTag, statsKeyFor } from '../shared/keyspace';
+import { statsKeyForSlot } from '../shared/keyspace';
 import { forEachPrimary, isCluster, slotsOwnedBy, translateRedisError, type RedisClient } from '../shared/redis';
 
 export interface CacheStats {
@@ -44,8 +44,8 @@ async function countersOn(
   node: Redis,
 ): Promise<{ hits: number; misses: number; counterKeys: number }> {
   const keys = isCluster(redis)
-    ? slotsOwnedBy(redis, node).map((slot) => `${INTERNAL_PREFIX}stats:{${slotTag(slot)}}`)
-    : [statsKeyFor('', false)];
+    ? slotsOwnedBy(redis, node).map(statsKeyForSlot)
+    : [statsKeyForSlot(null)];
   const pipeline = node.pipeline();
   for (const k of keys) pipeline.hmget(k, 'hits', 'misses');
   const replies = (await pipeline.exec()) ?? [];

@@ -56,7 +56,12 @@ export function slotTag(slot: number): string {
 
 /** The hit/miss counter hash that shares a slot with `redisKey` (one per slot in cluster mode, one in all else). */
 export function statsKeyFor(redisKey: string, clustered: boolean): string {
-  return clustered ? `${INTERNAL_PREFIX}stats:{${slotTag(slotOf(redisKey))}}` : `${INTERNAL_PREFIX}stats`;
+  return statsKeyForSlot(clustered ? slotOf(redisKey) : null);
+}
+
+/** The hit/miss counter hash of one cluster slot, or (null) the single one of a standalone Redis. */
+export function statsKeyForSlot(slot: number | null): string {
+  return slot === null ? `${INTERNAL_PREFIX}stats` : `${INTERNAL_PREFIX}stats:{${slotTag(slot)}}`;
 }
 
 /** Splits keys into groups that each sit in one slot, so multi-key commands never raise CROSSSLOT. */
