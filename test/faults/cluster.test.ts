@@ -129,8 +129,15 @@ describe('read preference in cluster mode', () => {
       }
       return total;
     };
-    // The replica reader connects on first use; until it is ready the primary answers.
-    await fetch(`${server.url}/cache/keep:0`);
+    // The replica reader connects to each replica on first use; until a replica's connection is ready its primary
+    // answers. Warm it up with passes over the keys until one pass is served by replicas alone (bounded in time).
+    const warmUntil = Date.now() + 10_000;
+    while (Date.now() < warmUntil) {
+      const seen = await replicaGets();
+      for (let i = 0; i < 20; i++) await fetch(`${server.url}/cache/keep:${i}`);
+      if ((await replicaGets()) - seen >= 20) break;
+      await sleep(100);
+    }
     await sleep(300);
     const before = await replicaGets();
     for (let i = 0; i < 20; i++) expect((await fetch(`${server.url}/cache/keep:${i}`)).status).toBe(200);
