@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { CacheError, UnavailableError } from './errors';
@@ -67,7 +68,13 @@ function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
     throw new CacheError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not "${contentType}"`);
   }
-  const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let text = event.body;
+  if (event.isBase64Encoded && text) {
+    const bytes = Buffer.from(text, 'base64');
+    // Decoding would put U+FFFD where the bad bytes are, and two different keys would then collide.
+    if (!isUtf8(bytes)) throw new CacheError('INVALID_JSON', 'request body is not valid UTF-8');
+    text = bytes.toString('utf8');
+  }
   if (!text) throw new CacheError('BAD_REQUEST', 'request body is required (a JSON object)');
   try {
     return JSON.parse(text);
