@@ -17,7 +17,10 @@ export interface RouteRequest<B> {
   body: B;
   services: Services;
   requestId: string;
-  /** A validated cache key from the path parameter or, failing that, the `key` query parameter. */
+  /**
+   * A validated cache key from the path parameter or, when there is none or it is `_` (KEY_FROM_QUERY), the `key`
+   * query parameter.
+   */
   key(name?: string): string;
   query(name: string): string | undefined;
   header(name: string): string | undefined;
@@ -33,6 +36,9 @@ export interface RouteSpec<B> {
    */
   keyspaceWide?: boolean;
 }
+
+/** The path segment that stands for the key given as the `key` query parameter (see docs/api.md, "Keys"). */
+export const KEY_FROM_QUERY = '_';
 
 /** Time kept back from the function's timeout to answer (and log) before Lambda cuts the invocation off. */
 const ANSWER_MARGIN_MS = 1000;
@@ -166,7 +172,11 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
       services: svc,
       requestId,
       key(name = 'key') {
-        const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
+        const inPath = event.pathParameters?.[name];
+        const inQuery = event.queryStringParameters?.[name];
+        // `_` in the key's place defers to `?key=`: the form that reaches every key, "." and ".." included
+        // (clients and proxies remove such path segments).
+        const raw = inPath === KEY_FROM_QUERY && inQuery !== undefined ? inQuery : (inPath ?? inQuery);
         if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
         const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
         if (!checked.success) {
