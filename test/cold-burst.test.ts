@@ -39,12 +39,14 @@ function mix(round: number): Call[] {
 
 describe('a fresh npm start under a burst of 32 simultaneous first requests', () => {
   let service: ServiceProcess | undefined;
-  afterEach(() => killLeftovers(service?.serverPid, service?.redisPid));
+  const started: number[] = [];
+  afterAll(() => killLeftovers(...started));
 
   test('answers every one without a 500 and stays up, 10 fresh processes in a row, leaving no process behind', async () => {
     for (let round = 0; round < 10; round++) {
       service = await startServiceProcess();
       const { url, serverPid, redisPid } = service;
+      started.push(serverPid, redisPid);
       const answers = await Promise.all(
         mix(round).map(async ([method, path, body]) => {
           const res = await fetch(url + path, {

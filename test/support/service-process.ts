@@ -34,7 +34,10 @@ export async function startServiceProcess(options: { viaNpm?: boolean; env?: Rec
   await waitFor(() => /listening on \S+ \(pid \d+\)/.test(text) || launcher.exitCode !== null, 60_000, 'the service to listen');
   const listening = /listening on (\S+) \(pid (\d+)\)/.exec(text);
   const redis = /private redis-server at \S+ \(pid (\d+)\)/.exec(text);
-  if (!listening || !redis) throw new Error(`the service did not start:\n${text}`);
+  if (!listening || !redis) {
+    launcher.kill('SIGKILL');
+    throw new Error(`the service did not start:\n${text}`);
+  }
   return { launcher, url: listening[1], serverPid: Number(listening[2]), redisPid: Number(redis[1]), output: () => text, exited };
 }
 
