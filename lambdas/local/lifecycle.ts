@@ -52,8 +52,8 @@ export interface ShutdownOptions {
 }
 
 /**
- * SIGTERM, SIGINT and SIGHUP (the terminal or the parent went away) run `stop` once and exit; a second signal, or
- * `stop` outliving `timeoutMs`, exits at once. Returns the function that starts the shutdown, for other triggers.
+ * SIGTERM and SIGINT run `stop` once and exit; a second signal, or `stop` outliving `timeoutMs`, exits at once.
+ * Returns the function that starts the shutdown, for other triggers (SIGHUP keeps its default, so `nohup` works).
  */
 export function stopOnSignals(options: ShutdownOptions): (reason: string) => void {
   let stopping = false;
@@ -76,7 +76,7 @@ export function stopOnSignals(options: ShutdownOptions): (reason: string) => voi
       },
     );
   };
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => shutdown(signal));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutdown(signal));
   return shutdown;
 }
 
