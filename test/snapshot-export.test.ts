@@ -40,7 +40,7 @@ beforeEach(() => elasticache.reset());
 afterEach(() => {
   // Every request any test made, against the API's documented members and values.
   for (const call of elasticache.calls()) {
-    const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+    const command = call.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
     expect(requestProblems(command.constructor.name, command.input)).toEqual([]);
   }
 });
