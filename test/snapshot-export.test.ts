@@ -12,8 +12,8 @@ import {
   SnapshotAlreadyExistsFault,
 } from '@aws-sdk/client-elasticache';
 import { mockClient } from 'aws-sdk-client-mock';
+import { exportName, parseExportFile } from '../lambdas/domain/export-name';
 import {
-  exportName,
   exportNewestSnapshot,
   isAlreadyExported,
   MAX_SNAPSHOT_AGE_MS,
@@ -33,6 +33,7 @@ const snapshot = (name: string, iso: string, status = 'available') => ({
   SnapshotSource: 'automated',
   Engine: 'valkey',
   EngineVersion: '8.0.1',
+  NumNodeGroups: 1,
   NodeSnapshots: [{ SnapshotCreateTime: new Date(iso) }, { SnapshotCreateTime: new Date(Date.parse(iso) + 5000) }],
 });
 
@@ -84,7 +85,7 @@ test('copies the newest automatic snapshot of the replication group to the bucke
   expect(result).toEqual({
     status: 'exported',
     sourceSnapshot: 'automatic.rg-1-2026-11-26-03-00',
-    targetSnapshot: 'skycache-valkey-8-0-automatic-rg-1-2026-11-26-03-00',
+    targetSnapshot: 'skycache-valkey-8-0-shards-1-automatic-rg-1-2026-11-26-03-00',
     stale: false,
   });
   expect(elasticache.commandCalls(DescribeSnapshotsCommand)[0].args[0].input).toEqual({
@@ -96,7 +97,7 @@ test('copies the newest automatic snapshot of the replication group to the bucke
   expect(copies).toHaveLength(1);
   expect(copies[0].args[0].input).toEqual({
     SourceSnapshotName: 'automatic.rg-1-2026-11-26-03-00',
-    TargetSnapshotName: 'skycache-valkey-8-0-automatic-rg-1-2026-11-26-03-00',
+    TargetSnapshotName: 'skycache-valkey-8-0-shards-1-automatic-rg-1-2026-11-26-03-00',
     TargetBucket: 'exports-bucket',
   });
 });
@@ -122,7 +123,7 @@ describe('idempotent reruns: an export that already exists counts as done', () =
     [
       'the bucket already holds the object',
       new InvalidParameterValueException({
-        message: 'The S3 bucket exports-bucket already contains an object with key skycache-valkey-8-0-automatic-rg-1-x-0001.rdb.',
+        message: 'The S3 bucket exports-bucket already contains an object with key skycache-valkey-8-0-shards-1-automatic-rg-1-x-0001.rdb.',
         $metadata: {},
       }),
     ],
@@ -132,7 +133,7 @@ describe('idempotent reruns: an export that already exists counts as done', () =
     await expect(exportNewestSnapshot(client, settings, NOW)).resolves.toEqual({
       status: 'already-exported',
       sourceSnapshot: 'automatic.rg-1-x',
-      targetSnapshot: 'skycache-valkey-8-0-automatic-rg-1-x',
+      targetSnapshot: 'skycache-valkey-8-0-shards-1-automatic-rg-1-x',
       stale: false,
     });
   });
@@ -143,12 +144,23 @@ describe('idempotent reruns: an export that already exists counts as done', () =
   });
 });
 
-test('export names: the same snapshot always maps to the same lowercase name, with its engine and version', () => {
-  const source = { SnapshotName: 'automatic.RG-1-2026-11-26-03-00', Engine: 'redis', EngineVersion: '7.1.0' };
-  expect(exportName('skycache', source)).toBe('skycache-redis-7-1-automatic-rg-1-2026-11-26-03-00');
-  expect(exportName('skycache', source)).toBe(exportName('skycache', { ...source }));
-  expect(exportName('skycache', { SnapshotName: 'a..b__c' })).toBe('skycache-a-b-c');
-  expect(exportName('p', { SnapshotName: 'x'.repeat(400) })).toHaveLength(255);
+describe('export names', () => {
+  const source = { snapshotName: 'automatic.RG-1-2026-11-26-03-00', engine: 'redis', engineVersion: '7.1.0', shards: 3 };
+
+  test('the same snapshot always maps to the same lowercase name, with engine, version and shard count', () => {
+    expect(exportName('skycache', source)).toBe('skycache-redis-7-1-shards-3-automatic-rg-1-2026-11-26-03-00');
+    expect(exportName('skycache', source)).toBe(exportName('skycache', { ...source }));
+    expect(exportName('skycache', { snapshotName: 'a..b__c' })).toBe('skycache-a-b-c');
+    expect(exportName('p', { snapshotName: 'x'.repeat(400) })).toHaveLength(255);
+  });
+
+  test('a restore reads the exported object keys back', () => {
+    const name = exportName('skycache', source);
+    expect(parseExportFile(`${name}-0002.rdb`)).toEqual({ exportName: name, shard: 2, engine: 'redis', major: 7, minor: 1, shards: 3 });
+    expect(parseExportFile(`backups/${name}-0001.rdb`)).toMatchObject({ exportName: `backups/${name}`, shard: 1, shards: 3 });
+    expect(parseExportFile('dump-0001.rdb')).toEqual({ exportName: 'dump', shard: 1 });
+    expect(parseExportFile('dump.rdb')).toBeUndefined();
+  });
 });
 
 test('no automatic snapshot yet: nothing is copied', async () => {
@@ -206,9 +218,9 @@ describe('export-snapshot handler', () => {
     elasticache.on(DescribeSnapshotsCommand).resolves({ Snapshots: [snapshot('automatic.rg-9-x', new Date(Date.now() - 3600_000).toISOString())] });
     elasticache.on(CopySnapshotCommand).resolves({});
     const { handler } = await import('../lambdas/handlers/export-snapshot');
-    await expect(handler()).resolves.toMatchObject({ status: 'exported', targetSnapshot: 'sc-valkey-8-0-automatic-rg-9-x' });
+    await expect(handler()).resolves.toMatchObject({ status: 'exported', targetSnapshot: 'sc-valkey-8-0-shards-1-automatic-rg-9-x' });
     expect(elasticache.commandCalls(CopySnapshotCommand)[0].args[0].input.TargetBucket).toBe('bucket-9');
-    expect(emitted()).toEqual([expect.objectContaining({ [SNAPSHOT_MISSING_METRIC]: 0, ReplicationGroupId: 'rg-9', service: 'skycache' })]);
+    expect(emitted()).toEqual([expect.objectContaining({ [SNAPSHOT_MISSING_METRIC.name]: 0, ReplicationGroupId: 'rg-9', service: 'skycache-export' })]);
   });
 
   test('a day without an automatic snapshot publishes the missing-snapshot metric (and does not fail)', async () => {
@@ -216,10 +228,10 @@ describe('export-snapshot handler', () => {
     const { handler } = await import('../lambdas/handlers/export-snapshot');
     await expect(handler()).resolves.toEqual({ status: 'no-snapshot' });
     const [emf] = emitted();
-    expect(emf).toMatchObject({ [SNAPSHOT_MISSING_METRIC]: 1, ReplicationGroupId: 'rg-9' });
+    expect(emf).toMatchObject({ [SNAPSHOT_MISSING_METRIC.name]: 1, ReplicationGroupId: 'rg-9' });
     const directive = (emf._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0];
     expect(directive.Namespace).toBe('skycache');
-    expect(directive.Metrics).toEqual([expect.objectContaining({ Name: SNAPSHOT_MISSING_METRIC })]);
+    expect(directive.Metrics).toEqual([expect.objectContaining({ Name: SNAPSHOT_MISSING_METRIC.name })]);
     expect(directive.Dimensions[0].sort()).toEqual(['ReplicationGroupId', 'service']);
   });
 

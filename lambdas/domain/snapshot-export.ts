@@ -4,6 +4,7 @@ import {
   type ElastiCacheClient,
   type Snapshot,
 } from '@aws-sdk/client-elasticache';
+import { exportName } from './export-name';
 
 export interface SnapshotExportSettings {
   replicationGroupId: string;
@@ -30,11 +31,10 @@ export const AUTOMATIC_SNAPSHOTS = 'system';
 export const MAX_SNAPSHOT_AGE_MS = 25 * 3600 * 1000;
 
 /**
- * The missing-snapshot metric the exporter publishes (dimensions: service, ReplicationGroupId) and the stack's alarm
- * reads: 1 when a run finds no automatic snapshot of the day, else 0.
+ * The missing-snapshot metric the exporter publishes and the stack's alarm reads: 1 when a run finds no automatic
+ * snapshot of the day, else 0. Dimensions: `service` (= `service` here) and `ReplicationGroupId`.
  */
-export const SNAPSHOT_METRICS_NAMESPACE = 'skycache';
-export const SNAPSHOT_MISSING_METRIC = 'AutomaticSnapshotMissing';
+export const SNAPSHOT_MISSING_METRIC = { namespace: 'skycache', service: 'skycache-export', name: 'AutomaticSnapshotMissing' } as const;
 
 /** When a snapshot was taken: its own time, else the earliest of its node snapshots. */
 export function snapshotTime(s: Snapshot): number {
@@ -42,24 +42,6 @@ export function snapshotTime(s: Snapshot): number {
     .map((n) => n.SnapshotCreateTime?.getTime())
     .filter((t): t is number => typeof t === 'number');
   return times.length ? Math.min(...times) : 0;
-}
-
-/**
- * The export's name, derived from the source snapshot only — so a retry of the same day asks for the same name and
- * ElastiCache refuses to write it twice. It carries the engine and its major-minor version (`valkey-8-0`), so a
- * restore can check the file against the engine it seeds (lib/config.ts). Names: lowercase letters, digits and
- * hyphens (ElastiCache stores the name lowercased), at most 255 characters.
- */
-export function exportName(prefix: string, source: Pick<Snapshot, 'SnapshotName' | 'Engine' | 'EngineVersion'>): string {
-  const [major, minor] = (source.EngineVersion ?? '').split('.');
-  const engine = source.Engine && major && minor ? `${source.Engine}-${major}-${minor}` : '';
-  return [prefix, engine, source.SnapshotName ?? '']
-    .filter(Boolean)
-    .join('-')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, 255);
 }
 
 /** Every available automatic snapshot of the replication group, following pagination. */
@@ -101,7 +83,12 @@ export async function exportNewestSnapshot(
   const newest = snapshots.reduce((a, b) => (snapshotTime(b) > snapshotTime(a) ? b : a));
   const sourceSnapshot = newest.SnapshotName;
   if (!sourceSnapshot) throw new Error('DescribeSnapshots returned a snapshot without a name');
-  const targetSnapshot = exportName(settings.prefix, newest);
+  const targetSnapshot = exportName(settings.prefix, {
+    snapshotName: sourceSnapshot,
+    engine: newest.Engine,
+    engineVersion: newest.EngineVersion,
+    shards: newest.NumNodeGroups,
+  });
   const stale = now - snapshotTime(newest) > MAX_SNAPSHOT_AGE_MS;
   try {
     await client.send(

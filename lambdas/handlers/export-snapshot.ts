@@ -3,7 +3,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   exportNewestSnapshot,
-  SNAPSHOT_METRICS_NAMESPACE,
   SNAPSHOT_MISSING_METRIC,
   type SnapshotExportResult,
 } from '../domain/snapshot-export';
@@ -14,8 +13,7 @@ import {
  * Every run also publishes `AutomaticSnapshotMissing` (1 when there is no automatic snapshot of the day, else 0),
  * which the missing-snapshot alarm watches (lib/constructs/monitoring.ts).
  */
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'skycache';
-const logger = new Logger({ serviceName });
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skycache' });
 // Created once per execution environment and reused across invocations.
 const client = new ElastiCacheClient({});
 
@@ -33,14 +31,14 @@ export async function handler(): Promise<SnapshotExportResult> {
   };
   // The replication group is a dimension, so two deployments in one account and region keep their metrics apart.
   const metrics = new Metrics({
-    namespace: SNAPSHOT_METRICS_NAMESPACE,
-    serviceName,
+    namespace: SNAPSHOT_MISSING_METRIC.namespace,
+    serviceName: SNAPSHOT_MISSING_METRIC.service,
     defaultDimensions: { ReplicationGroupId: settings.replicationGroupId },
   });
   try {
     const result = await exportNewestSnapshot(client, settings);
     const missing = result.status === 'no-snapshot' || result.stale;
-    metrics.addMetric(SNAPSHOT_MISSING_METRIC, MetricUnit.Count, missing ? 1 : 0);
+    metrics.addMetric(SNAPSHOT_MISSING_METRIC.name, MetricUnit.Count, missing ? 1 : 0);
     if (result.status === 'no-snapshot') logger.warn('no automatic snapshot to export', { ...settings });
     else if (result.stale) logger.warn('no automatic snapshot of the day; the newest is older than a day', { ...settings, ...result });
     else logger.info('snapshot export', { ...settings, ...result });
