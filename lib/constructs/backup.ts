@@ -106,6 +106,8 @@ export class SnapshotExport extends Construct {
         resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
       }),
     );
+    // The policy outlives the stack with the bucket: a restore from a retained bucket needs the service's read grant.
+    this.bucket.policy?.applyRemovalPolicy(removalPolicy);
 
     this.exporter = new HandlerFunction(this, 'Exporter', {
       handlerModule: 'export-snapshot',

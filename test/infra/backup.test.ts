@@ -107,8 +107,10 @@ describe.each([
     ]);
   });
 
-  test('the export bucket is retained when the stack is deleted', () => {
+  test('the export bucket is retained when the stack is deleted, with the policy a restore needs', () => {
     expect(bucket().DeletionPolicy).toBe('Retain');
+    const [policy] = Object.values(t.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }));
+    expect(policy.DeletionPolicy).toBe('Retain');
   });
 });
 
