@@ -20,7 +20,7 @@ import {
   zsetIncrementBody,
   zsetRankBody,
   type SchemaLimits,
-} from './shared/schemas';
+} from './http/schemas';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
-import type { SchemaLimits } from '../lambdas/shared/schemas';
+import type { SchemaLimits } from '../lambdas/http/schemas';
 import { parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';

@@ -15,7 +15,7 @@ import {
   SecretsManagerSource,
   translateRedisError,
   withSecretCredentials,
-} from '../lambdas/shared/redis';
+} from '../lambdas/core/redis';
 
 describe('connection settings from the environment', () => {
   test('standalone, cluster, TLS, RBAC and read preference', () => {

@@ -1,6 +1,6 @@
-import { CacheError } from '../shared/errors';
-import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../shared/keyspace';
-import { translateRedisError } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../core/keyspace';
+import { translateRedisError } from '../core/redis';
 import { decodeEntry, type Entry, type EntryStore } from './entries';
 import { evalMultiKey } from './scripts';
 import { registerTagSlots, tagIndexPrefix } from './tags';

@@ -1,6 +1,6 @@
-import { CacheError } from '../shared/errors';
-import { entryKey } from '../shared/keyspace';
-import { translateRedisError, type RedisClient } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey } from '../core/keyspace';
+import { translateRedisError, type RedisClient } from '../core/redis';
 import { withCollectionScripts } from './collection-scripts';
 import { wrongTypeError, wrongTypeOf } from './entries';
 

@@ -1,6 +1,6 @@
-import { CacheError } from '../shared/errors';
-import { entryKey } from '../shared/keyspace';
-import { isCluster, translateRedisError, type RedisClient } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey } from '../core/keyspace';
+import { isCluster, translateRedisError, type RedisClient } from '../core/redis';
 import { MAX_SAFE_COUNTER, ttlSecondsOf } from './collections';
 import { wrongTypeError } from './entries';
 import { withScripts } from './scripts';

@@ -1,11 +1,11 @@
-import { CacheError } from '../shared/errors';
+import { CacheError } from '../core/errors';
 import {
   entryKey,
   entryPrefixPattern,
   groupBySlot,
   statsKeyFor,
-} from '../shared/keyspace';
-import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../shared/redis';
+} from '../core/keyspace';
+import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../core/redis';
 import { evalMultiKey, withScripts } from './scripts';
 import { encodeTags, invalidateTags, registerTagSlots, tagIndexPrefix } from './tags';
 

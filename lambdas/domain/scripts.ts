@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../shared/redis';
+import type { RedisClient } from '../core/redis';
 
 /**
  * Lua helpers shared by the scripts. An entry is a Redis string; the current form is

@@ -1,5 +1,5 @@
-import { entryKey } from '../shared/keyspace';
-import type { RedisClient } from '../shared/redis';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
 import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits } from './collections';
 
 export interface SetAddResult {

@@ -1,6 +1,6 @@
-import { CacheError } from '../shared/errors';
-import { entryKey } from '../shared/keyspace';
-import type { RedisClient } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
 import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits, type CollectionUpsertResult } from './collections';
 
 export interface ScoredMember {

@@ -1,7 +1,7 @@
 import { deleteMany, getMany, setMany } from '../domain/batch';
-import { json } from '../shared/http';
-import { operation, routedHandler } from '../shared/middleware';
-import { batchDeleteBody, batchGetBody, batchSetBody } from '../shared/schemas';
+import { json } from '../http/results';
+import { operation, routedHandler } from '../http/middleware';
+import { batchDeleteBody, batchGetBody, batchSetBody } from '../http/schemas';
 
 /** POST /cache/batch/{get,set,delete}: many keys per request, one round trip per shard, results in request order. */
 export const handler = routedHandler({

@@ -1,8 +1,8 @@
 import { CounterStore } from '../domain/counters';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { operation, routedHandler } from '../shared/middleware';
-import { counterBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { operation, routedHandler } from '../http/middleware';
+import { counterBody } from '../http/schemas';
 
 /** POST and GET /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
 export const handler = routedHandler({

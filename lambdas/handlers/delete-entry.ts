@@ -1,7 +1,7 @@
-import { CacheError } from '../shared/errors';
-import { ifMatchCondition } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { CacheError } from '../core/errors';
+import { ifMatchCondition } from '../http/etag';
+import { json } from '../http/results';
+import { httpHandler } from '../http/middleware';
 
 /** DELETE /cache/{key} and DELETE /cache?key=… (If-Match: "<version>" or * → 412 on mismatch) */
 export const handler = httpHandler({

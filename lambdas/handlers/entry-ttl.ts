@@ -1,8 +1,8 @@
 import type { TtlInfo } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { operation, routedHandler, type RouteRequest, type RouteSpec } from '../shared/middleware';
-import { touchEntryBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { operation, routedHandler, type RouteRequest, type RouteSpec } from '../http/middleware';
+import { touchEntryBody } from '../http/schemas';
 
 /** Answers the key's TTL after `change`, or 404 when there is no such key. */
 function ttlOperation<B>(

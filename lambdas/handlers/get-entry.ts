@@ -1,8 +1,8 @@
 import type { ReadConsistency } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { etagOf, noneMatchHits } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { CacheError } from '../core/errors';
+import { etagOf, noneMatchHits } from '../http/etag';
+import { json } from '../http/results';
+import { httpHandler } from '../http/middleware';
 
 /** `?consistency=strong` or `x-skycache-consistency: strong` reads the primary even when replicas serve reads. */
 function readConsistency(query: (n: string) => string | undefined, header: (n: string) => string | undefined): ReadConsistency {

@@ -1,12 +1,12 @@
 import { collectionLimits } from '../domain/collections';
 import { HashStore } from '../domain/hashes';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { operation, routedHandler } from '../http/middleware';
+import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../http/schemas';
+import type { Services } from '../services';
 
 const store = (services: Services) => new HashStore(services.redis, collectionLimits(services.config));
 

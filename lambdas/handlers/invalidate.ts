@@ -1,6 +1,6 @@
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
-import { invalidateBody } from '../shared/schemas';
+import { json } from '../http/results';
+import { httpHandler } from '../http/middleware';
+import { invalidateBody } from '../http/schemas';
 
 /** POST /cache/invalidate */
 export const handler = httpHandler({

@@ -1,13 +1,13 @@
 import { collectionLimits } from '../domain/collections';
 import { ListStore } from '../domain/lists';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { integerParam } from '../shared/query';
-import { listPopBody, listPushBody, listTrimBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { operation, routedHandler } from '../http/middleware';
+import { integerParam } from '../http/query';
+import { listPopBody, listPushBody, listTrimBody } from '../http/schemas';
+import type { Services } from '../services';
 
 const store = (services: Services) => new ListStore(services.redis, collectionLimits(services.config));
 

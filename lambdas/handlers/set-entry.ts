@@ -1,9 +1,9 @@
 import type { WriteCondition } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { etagOf, ifMatchCondition, parseEtags } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
-import { setEntryBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { etagOf, ifMatchCondition, parseEtags } from '../http/etag';
+import { json } from '../http/results';
+import { httpHandler } from '../http/middleware';
+import { setEntryBody } from '../http/schemas';
 
 /** POST /cache (conditions in the body: ifAbsent / ifPresent / ifVersion, or as headers: If-Match / If-None-Match: *) */
 export const handler = httpHandler({

@@ -1,12 +1,12 @@
 import { collectionLimits } from '../domain/collections';
 import { SetStore } from '../domain/sets';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { membersBody, setMembersBody, setPopBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { operation, routedHandler } from '../http/middleware';
+import { membersBody, setMembersBody, setPopBody } from '../http/schemas';
+import type { Services } from '../services';
 
 const store = (services: Services) => new SetStore(services.redis, collectionLimits(services.config));
 

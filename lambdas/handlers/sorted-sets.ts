@@ -1,13 +1,13 @@
 import { collectionLimits } from '../domain/collections';
 import { parseScoreBound, SortedSetStore } from '../domain/sorted-sets';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { booleanParam, integerParam, parsedParam } from '../shared/query';
-import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { operation, routedHandler } from '../http/middleware';
+import { booleanParam, integerParam, parsedParam } from '../http/query';
+import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../http/schemas';
+import type { Services } from '../services';
 
 const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config));
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';

@@ -1,6 +1,6 @@
 import { readStats } from '../domain/stats';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { json } from '../http/results';
+import { httpHandler } from '../http/middleware';
 
 /** GET /cache/stats */
 export const handler = httpHandler({

@@ -4,7 +4,7 @@
  * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
 import { startRedisProcess, type RedisProcess } from './redis-process';
-import { closeServices } from '../shared/services';
+import { closeServices } from '../services';
 import { startLocalServer } from './server';
 
 async function main(): Promise<void> {

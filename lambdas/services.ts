@@ -1,6 +1,6 @@
-import { EntryStore } from '../domain/entries';
-import { UnavailableError } from './errors';
-import { runtimeConfig, type RuntimeConfig } from './config';
+import { EntryStore } from './domain/entries';
+import { UnavailableError } from './core/errors';
+import { runtimeConfig, type RuntimeConfig } from './core/config';
 import {
   connectionSettingsFromEnv,
   createRedisClient,
@@ -10,8 +10,8 @@ import {
   withSecretCredentials,
   type RedisClient,
   type RedisConnectionSettings,
-} from './redis';
-import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './schemas';
+} from './core/redis';
+import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './http/schemas';
 
 /**
  * What a handler needs, built once per process (a Lambda container or the local server) and reused by every

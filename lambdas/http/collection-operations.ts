@@ -1,7 +1,7 @@
-import { CacheError } from './errors';
-import { json } from './http';
+import { CacheError } from '../core/errors';
+import { json } from './results';
 import { operation, type RouteSpec } from './middleware';
-import type { Services } from './services';
+import type { Services } from '../services';
 
 /** DELETE /<type>/{key} for every collection type: 204, or 404 naming the kind of value that was not there. */
 export function deleteCollectionOperation(

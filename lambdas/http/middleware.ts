@@ -3,13 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { CacheError, UnavailableError } from './errors';
-import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './http';
-import { logger } from './logger';
-import { whenReady } from './readiness';
-import { translateRedisError } from './redis';
+import { CacheError, UnavailableError } from '../core/errors';
+import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './results';
+import { logger } from '../core/logger';
+import { whenReady } from '../core/readiness';
+import { translateRedisError } from '../core/redis';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
-import { readyServices, services, type Services } from './services';
+import { readyServices, services, type Services } from '../services';
 
 /** What a route's code sees: the validated body and helpers, no Lambda types. */
 export interface RouteRequest<B> {
