@@ -1,8 +1,7 @@
 import { EntryStore } from './domain/entries';
 import { UnavailableError } from './core/errors';
-import { runtimeConfig, type RuntimeConfig } from './core/config';
+import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
 import {
-  connectionSettingsFromEnv,
   createRedisClient,
   createReplicaReader,
   sharedRedis,
@@ -11,7 +10,7 @@ import {
   type RedisClient,
   type RedisConnectionSettings,
 } from './core/redis';
-import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './http/schemas';
+import { schemaLimitsOf, type SchemaLimits } from './http/schemas';
 
 /**
  * What a handler needs, built once per process (a Lambda container or the local server) and reused by every
@@ -33,7 +32,7 @@ let resolvedSettings: RedisConnectionSettings | undefined;
 
 export function services(): Services {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     // Never build a client without the credentials the secret holds: the caller must await readyServices().
     throw new UnavailableError('the cache credentials have not been read yet; retry shortly');
   }
@@ -46,7 +45,7 @@ export function services(): Services {
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
-    schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
+    schemaLimits: schemaLimitsOf(config),
   };
   return current;
 }
@@ -57,7 +56,7 @@ export function services(): Services {
  */
 export async function readyServices(): Promise<Services> {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     const config = runtimeConfig();
     const settings = connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
     resolvedSettings = await withSecretCredentials(settings).catch(() => {

@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { withScripts } from '../../lambdas/domain/scripts';
 import { routes } from '../../lambdas/routes';
-import { runtimeConfig } from '../../lambdas/core/config';
-import { connectionSettingsFromEnv, createRedisClient, type RedisClient } from '../../lambdas/core/redis';
+import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
+import { createRedisClient, type RedisClient } from '../../lambdas/core/redis';
 import { whenReady } from '../../lambdas/core/readiness';
 import { services } from '../../lambdas/services';
 import { lambdaContext, proxyEvent } from '../lib/events';

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { routes } from '../../lambdas/routes';
-import { connectionSettingsFromEnv, createRedisClient } from '../../lambdas/core/redis';
-import { runtimeConfig } from '../../lambdas/core/config';
+import { createRedisClient } from '../../lambdas/core/redis';
+import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
 import { whenReady } from '../../lambdas/core/readiness';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { callRoute, closeServices, loadHandler, useRedisForHandlers } from '../lib/handlers';

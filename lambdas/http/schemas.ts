@@ -27,6 +27,16 @@ export const DEFAULT_SCHEMA_LIMITS: SchemaLimits = {
   maxTagBytes: 128,
 };
 
+/** The limits a deployment configures (the rest keep their defaults): the handlers and API Gateway use the same. */
+export function schemaLimitsOf(config: Pick<SchemaLimits, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxInvalidateKeys'>): SchemaLimits {
+  return {
+    ...DEFAULT_SCHEMA_LIMITS,
+    maxTtlSeconds: config.maxTtlSeconds,
+    maxKeyBytes: config.maxKeyBytes,
+    maxInvalidateKeys: config.maxInvalidateKeys,
+  };
+}
+
 /** The batch and tag limits, defaulted. */
 export function semanticsLimits(limits: SchemaLimits) {
   return {

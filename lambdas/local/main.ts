@@ -4,21 +4,19 @@
  * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
 import { startRedisProcess, type RedisProcess } from './redis-process';
+import { ENV, localServerSettingsFromEnv } from '../core/config';
 import { closeServices } from '../services';
 import { startLocalServer } from './server';
 
 async function main(): Promise<void> {
+  const settings = localServerSettingsFromEnv();
   let redisProcess: RedisProcess | undefined;
-  if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
-    redisProcess = await startRedisProcess({
-      maxmemory: process.env.LOCAL_MAXMEMORY ?? '256mb',
-      maxmemoryPolicy: process.env.LOCAL_MAXMEMORY_POLICY ?? 'allkeys-lru',
-    });
-    process.env.REDIS_URL = redisProcess.url;
+  if (!settings.redisGiven) {
+    redisProcess = await startRedisProcess({ maxmemory: settings.maxmemory, maxmemoryPolicy: settings.maxmemoryPolicy });
+    process.env[ENV.redisUrl] = redisProcess.url;
     console.log(`skycache: started a private redis-server at ${redisProcess.url}`);
   }
-  const port = Number(process.env.PORT ?? 3000);
-  const server = await startLocalServer({ port, host: process.env.HOST ?? '127.0.0.1' });
+  const server = await startLocalServer({ port: settings.port, host: settings.host });
   console.log(`skycache: listening on ${server.url}`);
 
   let stopping = false;
