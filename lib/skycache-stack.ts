@@ -24,7 +24,6 @@ export interface SkycacheStackProps extends StackProps {
 }
 
 /** Handler modules that talk to CloudWatch besides the cache. */
-const STATS_HANDLER = 'stats';
 
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
@@ -118,22 +117,9 @@ export class SkycacheStack extends Stack {
         logRetention: retention(config.functionLogRetentionDays),
         logEncryptionKey: key,
         logLevel: config.logLevel,
-        environment: {
-          ...functionEnvironment,
-          ...(module === STATS_HANDLER ? { CACHE_REPLICATION_GROUP_ID: this.cache.replicationGroupId } : {}),
-        },
+        environment: functionEnvironment,
       });
       this.cache.grantConnect(fn.function);
-      if (module === STATS_HANDLER) {
-        fn.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: 'ReadCacheMetrics',
-            // GetMetricData has no resource-level permissions.
-            actions: ['cloudwatch:GetMetricData'],
-            resources: ['*'],
-          }),
-        );
-      }
       this.functions.set(module, fn);
     }
 
