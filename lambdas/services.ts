@@ -1,4 +1,10 @@
+import { collectionLimits } from './domain/collections';
+import { CounterStore } from './domain/counters';
 import { EntryStore } from './domain/entries';
+import { HashStore } from './domain/hashes';
+import { ListStore } from './domain/lists';
+import { SetStore } from './domain/sets';
+import { SortedSetStore } from './domain/sorted-sets';
 import { UnavailableError } from './core/errors';
 import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
 import {
@@ -23,6 +29,11 @@ export interface Services {
   /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
   replicaReader?: RedisClient;
   entries: EntryStore;
+  lists: ListStore;
+  sets: SetStore;
+  hashes: HashStore;
+  sortedSets: SortedSetStore;
+  counters: CounterStore;
   schemaLimits: SchemaLimits;
 }
 
@@ -40,11 +51,17 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  const collections = collectionLimits(config);
   current = {
     config,
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
+    lists: new ListStore(redis, collections),
+    sets: new SetStore(redis, collections),
+    hashes: new HashStore(redis, collections),
+    sortedSets: new SortedSetStore(redis, collections),
+    counters: new CounterStore(redis, config),
     schemaLimits: schemaLimitsOf(config),
   };
   return current;

@@ -1,4 +1,3 @@
-import { CounterStore } from '../domain/counters';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { operation, routedHandler } from '../http/middleware';
@@ -9,7 +8,7 @@ export const handler = routedHandler({
   'POST /counters/{key}': operation({
     body: counterBody,
     handle: async ({ key, body, services }) => {
-      const { created, ...result } = await new CounterStore(services.redis, services.config).increment(key(), body.by ?? 1, body.ttl);
+      const { created, ...result } = await services.counters.increment(key(), body.by ?? 1, body.ttl);
       return json(created ? 201 : 200, result);
     },
   }),

@@ -1,5 +1,3 @@
-import { collectionLimits } from '../domain/collections';
-import { HashStore } from '../domain/hashes';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
@@ -8,7 +6,7 @@ import { operation, routedHandler } from '../http/middleware';
 import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../http/schemas';
 import type { Services } from '../services';
 
-const store = (services: Services) => new HashStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.hashes;
 
 /** Every /hashes route (see docs/data-structures.md). */
 export const handler = routedHandler({

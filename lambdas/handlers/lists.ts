@@ -1,5 +1,3 @@
-import { collectionLimits } from '../domain/collections';
-import { ListStore } from '../domain/lists';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
@@ -9,7 +7,7 @@ import { integerParam } from '../http/query';
 import { listPopBody, listPushBody, listTrimBody } from '../http/schemas';
 import type { Services } from '../services';
 
-const store = (services: Services) => new ListStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.lists;
 
 /** Every /lists route (see docs/data-structures.md). */
 export const handler = routedHandler({

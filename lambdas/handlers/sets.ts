@@ -1,5 +1,3 @@
-import { collectionLimits } from '../domain/collections';
-import { SetStore } from '../domain/sets';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
@@ -8,7 +6,7 @@ import { operation, routedHandler } from '../http/middleware';
 import { membersBody, setMembersBody, setPopBody } from '../http/schemas';
 import type { Services } from '../services';
 
-const store = (services: Services) => new SetStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.sets;
 
 /** Every /sets route (see docs/data-structures.md). */
 export const handler = routedHandler({

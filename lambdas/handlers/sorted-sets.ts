@@ -1,5 +1,4 @@
-import { collectionLimits } from '../domain/collections';
-import { parseScoreBound, SortedSetStore } from '../domain/sorted-sets';
+import { parseScoreBound } from '../domain/sorted-sets';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
@@ -9,7 +8,7 @@ import { booleanParam, integerParam, parsedParam } from '../http/query';
 import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../http/schemas';
 import type { Services } from '../services';
 
-const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.sortedSets;
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';
 const bound = (raw: string | undefined, name: string, fallback: string) => parsedParam(raw, name, fallback, parseScoreBound, BOUND);
 const PAGE = 'read it in parts: by rank with ?start= and ?stop=, by score with ?offset= and ?limit=';
