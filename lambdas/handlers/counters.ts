@@ -1,18 +1,16 @@
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
-import { operation, routedHandler } from '../http/middleware';
-import { counterBody } from '../http/schemas';
+import { routedHandler } from '../http/middleware';
 
 /** POST and GET /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
 export const handler = routedHandler({
-  'POST /counters/{key}': operation({
-    body: counterBody,
+  incrementCounter: {
     handle: async ({ key, body, services }) => {
       const { created, ...result } = await services.counters.increment(key(), body.by ?? 1, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'GET /counters/{key}': operation({
+  },
+  getCounter: {
     handle: async ({ key, services }) => {
       const k = key();
       const entry = await services.entries.get(k);
@@ -22,5 +20,5 @@ export const handler = routedHandler({
       }
       return json(200, entry);
     },
-  }),
+  },
 });
