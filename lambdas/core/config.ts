@@ -224,10 +224,10 @@ export function snapshotExportSettingsFromEnv(env: Env = process.env): SnapshotE
 // --- Logging and the local server ---
 
 /** The logger's service name and level, as every function is given them. */
+const SERVICE_NAME = 'skycache';
 export function loggingEnvironment(level: string): Record<string, string> {
   return { [ENV.serviceName]: SERVICE_NAME, [ENV.logLevel]: level };
 }
-export const SERVICE_NAME = 'skycache';
 export function serviceNameOf(env: Env = process.env): string {
   return env[ENV.serviceName] ?? SERVICE_NAME;
 }

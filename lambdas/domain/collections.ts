@@ -44,7 +44,7 @@ export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
  * Collection elements are JSON values stored as their JSON text, so they round-trip exactly and two elements are the
  * same member when their JSON texts are equal (`1` and `"1"` differ; so do `{"a":1,"b":2}` and `{"b":2,"a":1}`).
  */
-export function encodeElement(value: unknown, field: string, maxBytes: number): string {
+function encodeElement(value: unknown, field: string, maxBytes: number): string {
   return jsonWithinLimit(value, field, maxBytes, { details: { field } });
 }
 

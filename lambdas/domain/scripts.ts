@@ -357,7 +357,6 @@ return {deleted, remaining}
   },
 } as const;
 
-export type ScriptName = keyof typeof scripts;
 
 type ScriptTable = Record<string, { numberOfKeys: number; lua: string }>;
 type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };

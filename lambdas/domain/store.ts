@@ -37,13 +37,13 @@ export function jsonWithinLimit(
 }
 
 /** A 409 naming what the key holds: the one extra round trip is paid only on this error path. */
-export async function wrongTypeError(redis: RedisClient, redisKey: string, expected?: string): Promise<CacheError> {
+async function wrongTypeError(redis: RedisClient, redisKey: string, expected?: string): Promise<CacheError> {
   const actual = await redis.type(redisKey).catch(() => 'another type');
   return wrongTypeOf(actual, expected);
 }
 
 /** The 409 for a key that holds `actual` (a Redis type name) where the operation needs `expected`. */
-export function wrongTypeOf(actual: string, expected?: string): CacheError {
+function wrongTypeOf(actual: string, expected?: string): CacheError {
   const noun = (type: string) => (type === 'string' ? 'string (a cache entry or counter)' : type);
   return new CacheError('WRONG_TYPE', `key holds a ${noun(actual)}, not a ${expected ? noun(expected) : 'value this operation works on'}`, {
     actualType: actual,

@@ -153,10 +153,6 @@ export const batchSetBody = (limits: SchemaLimits) => {
 
 export const touchEntryBody = (limits: SchemaLimits) => z.strictObject({ ttl: ttlSchema(limits) });
 
-export type SetEntryBody = z.infer<ReturnType<typeof setEntryBody>>;
-export type InvalidateBody = z.infer<ReturnType<typeof invalidateBody>>;
-export type BatchSetBody = z.infer<ReturnType<typeof batchSetBody>>;
-
 /** Turns zod's issues into one readable sentence that names each offending field. */
 export function describeIssues(error: z.ZodError, input?: unknown): string {
   const valueAt = (path: PropertyKey[]) =>
