@@ -14,6 +14,7 @@ import { CacheCluster } from './constructs/cache-cluster';
 import { HandlerFunction } from './constructs/handler-function';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
+import { secureLogGroups } from './log-groups';
 import { acknowledgeFindings } from './nag';
 
 export interface SkycacheStackProps extends StackProps {
@@ -53,17 +54,7 @@ export class SkycacheStack extends Stack {
       removalPolicy: dataRemoval,
       pendingWindow: Duration.days(7),
     });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryption',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` },
-        },
-      }),
-    );
+    secureLogGroups(this, key, { retain: config.retainData });
 
     this.network = new Network(this, 'Network', {
       azCount: config.azCount,

@@ -187,6 +187,26 @@ describe('WAF', () => {
     });
   });
 
+  test('prod blocks an IP above its per-IP rate (100000 requests in 5 minutes by default)', () => {
+    expect(prod.config.wafRateLimitPer5Min).toBe(100_000);
+    prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'rate-per-ip',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 100_000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+          VisibilityConfig: Match.objectLike({ CloudWatchMetricsEnabled: true }),
+        }),
+      ]),
+    });
+  });
+
+  test('wafRateLimitPer5Min=0 leaves the rate rule out', () => {
+    const s = synth('prod', { wafRateLimitPer5Min: 0 });
+    const [acl] = Object.values(resourcesOf(s.template, 'AWS::WAFv2::WebACL'));
+    expect(JSON.stringify(acl.Properties?.Rules)).not.toContain('RateBasedStatement');
+  });
+
   test('a per-IP rate rule when configured', () => {
     const s = synth('prod', { wafRateLimitPer5Min: 5000 });
     s.template.hasResourceProperties('AWS::WAFv2::WebACL', {

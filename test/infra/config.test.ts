@@ -153,3 +153,10 @@ test('a WAF rate limit needs WAF', () => {
   expect(() => buildConfig('dev', { wafRateLimitPer5Min: 1000 })).toThrow(/wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true/);
   expect(buildConfig('dev', { wafEnabled: true, wafRateLimitPer5Min: 1000 }).wafRateLimitPer5Min).toBe(1000);
 });
+
+test('accessString must switch the user on and may not carry what ElastiCache refuses', () => {
+  expect(() => buildConfig('dev', { accessString: '~* +get' })).toThrow(/accessString: must switch the user on/);
+  expect(() => buildConfig('dev', { accessString: 'on reset ~* +get' })).toThrow(/accessString: must not contain reset/);
+  expect(() => buildConfig('dev', { accessString: 'on >secret ~* +get' })).toThrow(/accessString: must not contain/);
+  expect(buildConfig('dev', { accessString: 'on ~* -@all +get' }).accessString).toBe('on ~* -@all +get');
+});
