@@ -1,5 +1,6 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -62,6 +63,12 @@ export class SkycacheStack extends Stack {
       cachePort: config.port,
       flowLogRetention: retention(config.flowLogRetentionDays),
       encryptionKey: key,
+      // The ElastiCache API is only called by the snapshot exporter.
+      interfaceEndpoints: [
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+        ...(config.exportEnabled ? [ec2.InterfaceVpcEndpointAwsService.ELASTICACHE] : []),
+      ],
     });
 
     this.cache = new CacheCluster(this, 'Cache', {
@@ -171,6 +178,8 @@ export class SkycacheStack extends Stack {
       });
     }
 
+    this.scopeEndpoints();
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       replicationGroupId: this.cache.replicationGroupId,
       cacheNodes: this.cache.nodes,
@@ -198,6 +207,22 @@ export class SkycacheStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${this.region}` });
 
     acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup });
+  }
+
+  /** What may pass each interface endpoint: the AWS API calls the functions make (lambdas/), on this stack's resources. */
+  private scopeEndpoints(): void {
+    const { SECRETS_MANAGER, CLOUDWATCH_MONITORING, ELASTICACHE } = ec2.InterfaceVpcEndpointAwsService;
+    // lambdas/shared/redis.ts: the RBAC password, by the secret's ARN.
+    this.network.allowThroughEndpoint(SECRETS_MANAGER, ['secretsmanager:GetSecretValue'], [this.cache.authSecret.secretArn]);
+    // lambdas/domain/stats.ts: GetMetricData has no resource-level permissions.
+    this.network.allowThroughEndpoint(CLOUDWATCH_MONITORING, ['cloudwatch:GetMetricData'], ['*']);
+    if (this.backup) {
+      // lambdas/domain/snapshot-export.ts: DescribeSnapshots takes no snapshot ARN; CopySnapshot names snapshots.
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:DescribeSnapshots'], ['*']);
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:CopySnapshot'], [
+        this.formatArn({ service: 'elasticache', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ]);
+    }
   }
 }
 

@@ -179,7 +179,7 @@ describe('WAF', () => {
     prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
-      Rules: [Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })],
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })]),
     });
     const stageId = prod.stack.resolve((prod.stack.api.stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
     prod.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {

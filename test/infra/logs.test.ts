@@ -1,0 +1,48 @@
+import { logicalIdAt, resourcesOf, synth } from './helpers';
+
+const dev = synth('dev');
+const prod = synth('prod');
+
+/** `/skycache/<stack>/<GUID of the stack id>`, as CloudFormation builds it. */
+const prefix = (stackName: string) => ['/skycache/', stackName, '/', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }];
+
+describe.each([
+  ['dev', dev],
+  ['prod', prod],
+])('log groups (%s preset)', (_name, s) => {
+  const t = s.template;
+  const groups = resourcesOf(t, 'AWS::Logs::LogGroup');
+
+  test('every log group is named under this stack instance\'s prefix and encrypted with the data key', () => {
+    const keyId = logicalIdAt(s, `${s.stack.stackName}/DataKey`);
+    expect(Object.keys(groups).length).toBeGreaterThanOrEqual(15);
+    for (const group of Object.values(groups)) {
+      const name = group.Properties?.LogGroupName as { 'Fn::Join': [string, unknown[]] };
+      expect(name['Fn::Join'][1].slice(0, 4)).toEqual(prefix(s.stack.stackName));
+      expect(group.Properties?.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    }
+  });
+
+  test('CloudWatch Logs may use the key only for the log groups under that prefix', () => {
+    const keyId = logicalIdAt(s, `${s.stack.stackName}/DataKey`);
+    const statements = t.toJSON().Resources[keyId].Properties.KeyPolicy.Statement as { Sid?: string; Principal: unknown; Condition?: unknown }[];
+    const forLogs = statements.filter((st) => JSON.stringify(st.Principal).includes('logs.'));
+    expect(forLogs).toHaveLength(1);
+    expect(forLogs[0].Condition).toEqual({
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:', ...prefix(s.stack.stackName), '/*']],
+        },
+      },
+    });
+  });
+});
+
+test('prod (retainData=true) keeps every log group when the stack is deleted; dev deletes them', () => {
+  for (const id of Object.keys(resourcesOf(prod.template, 'AWS::Logs::LogGroup'))) {
+    expect(prod.template.toJSON().Resources[id]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  }
+  for (const id of Object.keys(resourcesOf(dev.template, 'AWS::Logs::LogGroup'))) {
+    expect(dev.template.toJSON().Resources[id]).toMatchObject({ DeletionPolicy: 'Delete' });
+  }
+});
