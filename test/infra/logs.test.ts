@@ -3,8 +3,8 @@ import { logicalIdAt, resourcesOf, synth } from './helpers';
 const dev = synth('dev');
 const prod = synth('prod');
 
-/** `/skycache/<stack>/<GUID of the stack id>`, as CloudFormation builds it. */
-const prefix = (stackName: string) => ['/skycache/', stackName, '/', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }];
+/** The GUID of the stack id, as CloudFormation computes it. */
+const stackGuid = { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] };
 
 describe.each([
   ['dev', dev],
@@ -18,7 +18,9 @@ describe.each([
     expect(Object.keys(groups).length).toBeGreaterThanOrEqual(15);
     for (const group of Object.values(groups)) {
       const name = group.Properties?.LogGroupName as { 'Fn::Join': [string, unknown[]] };
-      expect(name['Fn::Join'][1].slice(0, 4)).toEqual(prefix(s.stack.stackName));
+      const [head, guid, path] = name['Fn::Join'][1];
+      expect([head, guid]).toEqual([`/skycache/${s.stack.stackName}/`, stackGuid]);
+      expect(path).toMatch(/^\/[A-Za-z0-9_\-/.#]+$/);
       expect(group.Properties?.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     }
   });
@@ -31,7 +33,7 @@ describe.each([
     expect(forLogs[0].Condition).toEqual({
       ArnLike: {
         'kms:EncryptionContext:aws:logs:arn': {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:', ...prefix(s.stack.stackName), '/*']],
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:/skycache/${s.stack.stackName}/`, stackGuid, '/*']],
         },
       },
     });
