@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseExportFile } from '../lambdas/domain/export-name';
+import { APP_ACCESS_STRING } from '../lambdas/core/redis-commands';
 
 /**
  * The one configuration object of a skycache deployment.
@@ -103,8 +104,14 @@ export const configSchema = z
     readFrom: z.enum(['primary', 'replica']),
     /** `reserved-memory-percent`: memory kept back from the dataset for replication buffers and snapshots. */
     reservedMemoryPercent: int(0, 100),
-    /** ACL rules of the application user (ElastiCache RBAC access string). */
-    accessString: z.string().min(1),
+    /**
+     * ACL rules of the application user (ElastiCache RBAC access string). ElastiCache sets passwords through its
+     * API and refuses `reset` in an access string; a user without `on` cannot log in.
+     */
+    accessString: z
+      .string()
+      .refine((s) => s.split(/\s+/).includes('on'), 'must switch the user on ("on")')
+      .refine((s) => !s.split(/\s+/).some((r) => r === 'reset' || r === 'nopass' || /^[<>#!]/.test(r)), 'must not contain reset, nopass or password rules (ElastiCache sets passwords itself)'),
     snapshotRetentionDays: int(1, 35),
     snapshotWindow: z.string().regex(WINDOW, 'must be hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00'),
     maintenanceWindow: z.string().regex(MAINTENANCE_WINDOW, 'must be ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00'),
@@ -139,7 +146,10 @@ export const configSchema = z
     authMode: z.enum(AUTH_MODES),
     /** A WAFv2 web ACL on the stage (AWS IP reputation list, optional per-IP rate limit). */
     wafEnabled: bool,
-    /** Requests per 5 minutes one IP may send before WAF blocks it; 0 for no rate rule. */
+    /**
+     * Requests per 5 minutes one IP may send before WAF blocks it (10 to 2e9, WAF's range); 0 for no rate rule.
+     * prod: 100000, about a third of its stage throttle (1000 requests/s), so one source cannot take it all.
+     */
     wafRateLimitPer5Min: z.union([z.literal(0), int(10, 2_000_000_000)]),
     stageName: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits or underscores'),
     throttleRateLimit: z.coerce.number().min(1).max(10000),
@@ -174,7 +184,7 @@ const common = {
   evictionPolicy: 'allkeys-lru',
   readFrom: 'primary',
   reservedMemoryPercent: 25,
-  accessString: 'on ~* +@all -@admin -flushall -flushdb -keys',
+  accessString: APP_ACCESS_STRING,
   snapshotWindow: '03:00-04:00',
   restoreFromSnapshotArns: [] as string[],
   maintenanceWindow: 'sun:05:00-sun:06:00',
@@ -237,6 +247,7 @@ export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
     exportExpirationDays: 365,
     stageName: 'prod',
     wafEnabled: true,
+    wafRateLimitPer5Min: 100_000,
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
     quotaLimit: 50_000_000,

@@ -1,6 +1,6 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,7 @@ import { CacheCluster } from './constructs/cache-cluster';
 import { HandlerFunction } from './constructs/handler-function';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
+import { secureLogGroups } from './log-groups';
 import { acknowledgeFindings } from './nag';
 
 export interface SkycacheStackProps extends StackProps {
@@ -53,17 +54,7 @@ export class SkycacheStack extends Stack {
       removalPolicy: dataRemoval,
       pendingWindow: Duration.days(7),
     });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryption',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` },
-        },
-      }),
-    );
+    secureLogGroups(this, key, { retain: config.retainData });
 
     this.network = new Network(this, 'Network', {
       azCount: config.azCount,
@@ -71,6 +62,11 @@ export class SkycacheStack extends Stack {
       cachePort: config.port,
       flowLogRetention: retention(config.flowLogRetentionDays),
       encryptionKey: key,
+      // The ElastiCache API is only called by the snapshot exporter.
+      interfaceEndpoints: [
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        ...(config.exportEnabled ? [ec2.InterfaceVpcEndpointAwsService.ELASTICACHE] : []),
+      ],
     });
 
     this.cache = new CacheCluster(this, 'Cache', {
@@ -157,6 +153,8 @@ export class SkycacheStack extends Stack {
       });
     }
 
+    this.scopeEndpoints();
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       replicationGroupId: this.cache.replicationGroupId,
       cacheNodes: this.cache.nodes,
@@ -185,6 +183,20 @@ export class SkycacheStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${this.region}` });
 
     acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup });
+  }
+
+  /** What may pass each interface endpoint: the AWS API calls the functions make (lambdas/), on this stack's resources. */
+  private scopeEndpoints(): void {
+    const { SECRETS_MANAGER, ELASTICACHE } = ec2.InterfaceVpcEndpointAwsService;
+    // lambdas/core/redis.ts: the RBAC password, by the secret's ARN.
+    this.network.allowThroughEndpoint(SECRETS_MANAGER, ['secretsmanager:GetSecretValue'], [this.cache.authSecret.secretArn]);
+    if (this.backup) {
+      // lambdas/domain/snapshot-export.ts: DescribeSnapshots takes no snapshot ARN; CopySnapshot names snapshots.
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:DescribeSnapshots'], ['*']);
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:CopySnapshot'], [
+        this.formatArn({ service: 'elasticache', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ]);
+    }
   }
 }
 

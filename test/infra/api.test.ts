@@ -179,12 +179,32 @@ describe('WAF', () => {
     prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
-      Rules: [Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })],
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })]),
     });
     const stageId = prod.stack.resolve((prod.stack.api.stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
     prod.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: stageId }])] }),
     });
+  });
+
+  test('prod blocks an IP above its per-IP rate (100000 requests in 5 minutes by default)', () => {
+    expect(prod.config.wafRateLimitPer5Min).toBe(100_000);
+    prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'rate-per-ip',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 100_000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+          VisibilityConfig: Match.objectLike({ CloudWatchMetricsEnabled: true }),
+        }),
+      ]),
+    });
+  });
+
+  test('wafRateLimitPer5Min=0 leaves the rate rule out', () => {
+    const s = synth('prod', { wafRateLimitPer5Min: 0 });
+    const [acl] = Object.values(resourcesOf(s.template, 'AWS::WAFv2::WebACL'));
+    expect(JSON.stringify(acl.Properties?.Rules)).not.toContain('RateBasedStatement');
   });
 
   test('a per-IP rate rule when configured', () => {

@@ -203,3 +203,17 @@ test('a WAF rate limit needs WAF', () => {
   expect(() => buildConfig('dev', { wafRateLimitPer5Min: 1000 })).toThrow(/wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true/);
   expect(buildConfig('dev', { wafEnabled: true, wafRateLimitPer5Min: 1000 }).wafRateLimitPer5Min).toBe(1000);
 });
+
+test('accessString must switch the user on and may not carry what ElastiCache refuses', () => {
+  expect(() => buildConfig('dev', { accessString: '~* +get' })).toThrow(/accessString: must switch the user on/);
+  expect(() => buildConfig('dev', { accessString: 'on reset ~* +get' })).toThrow(/accessString: must not contain reset/);
+  expect(() => buildConfig('dev', { accessString: 'on >secret ~* +get' })).toThrow(/accessString: must not contain/);
+  expect(buildConfig('dev', { accessString: 'on ~* -@all +get' }).accessString).toBe('on ~* -@all +get');
+});
+
+test('wafRateLimitPer5Min: 0 or WAF\'s range (10 to 2e9); prod defaults to 100000', () => {
+  expect(buildConfig('prod').wafRateLimitPer5Min).toBe(100_000);
+  expect(() => buildConfig('prod', { wafRateLimitPer5Min: 5 })).toThrow(/wafRateLimitPer5Min/);
+  expect(() => buildConfig('prod', { wafRateLimitPer5Min: 3_000_000_000 })).toThrow(/wafRateLimitPer5Min/);
+  expect(buildConfig('prod', { wafRateLimitPer5Min: 0 }).wafRateLimitPer5Min).toBe(0);
+});
