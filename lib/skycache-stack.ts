@@ -1,7 +1,8 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -12,8 +13,12 @@ import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
 import { CacheCluster } from './constructs/cache-cluster';
 import { HandlerFunction } from './constructs/handler-function';
+import { LoadBalancer, listenerPorts } from './constructs/load-balancer';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
+import { CONTAINER_PORT, Service } from './constructs/service';
+import { ServiceMonitoring } from './constructs/service-monitoring';
+import { ServiceNetwork } from './constructs/service-network';
 import { acknowledgeFindings } from './nag';
 
 export interface SkycacheStackProps extends StackProps {
@@ -25,6 +30,16 @@ export interface SkycacheStackProps extends StackProps {
 /** Handler modules that talk to CloudWatch besides the cache. */
 const STATS_HANDLER = 'stats';
 
+/** What `front=service` adds: the network pieces, the load balancer, the server fleet and its alarms. */
+export interface ServiceFront {
+  readonly network: ServiceNetwork;
+  readonly loadBalancer: LoadBalancer;
+  readonly service: Service;
+  /** Hashes of the API keys the server accepts (API_KEY_HASHES_SECRET_ARN). */
+  readonly apiKeyHashes: secretsmanager.Secret;
+  readonly monitoring: ServiceMonitoring;
+}
+
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
  * the snapshot export and the monitoring — composed from the validated configuration.
@@ -32,8 +47,11 @@ const STATS_HANDLER = 'stats';
 export class SkycacheStack extends Stack {
   readonly network: Network;
   readonly cache: CacheCluster;
-  readonly api: Api;
+  /** `front=api`: API Gateway and its functions. */
+  readonly api?: Api;
   readonly functions: Map<string, HandlerFunction>;
+  /** `front=service`: the server fleet behind a load balancer. */
+  readonly serviceFront?: ServiceFront;
   readonly backup?: SnapshotExport;
   readonly monitoring: Monitoring;
 
@@ -71,6 +89,7 @@ export class SkycacheStack extends Stack {
       cachePort: config.port,
       flowLogRetention: retention(config.flowLogRetentionDays),
       encryptionKey: key,
+      publicSubnets: config.front === 'service' && config.loadBalancerScheme === 'internet-facing',
     });
 
     this.cache = new CacheCluster(this, 'Cache', {
@@ -116,7 +135,7 @@ export class SkycacheStack extends Stack {
     };
 
     this.functions = new Map();
-    for (const module of handlerModules([...routes])) {
+    for (const module of config.front === 'api' ? handlerModules([...routes]) : []) {
       const fn = new HandlerFunction(this, `${pascal(module)}Handler`, {
         handlerModule: module,
         description: `skycache: ${routes.filter((r) => r.handler === module).map((r) => `${r.method} ${r.path}`).join(', ')}`,
@@ -147,7 +166,7 @@ export class SkycacheStack extends Stack {
       this.functions.set(module, fn);
     }
 
-    this.api = new Api(this, 'Api', {
+    if (config.front === 'api') this.api = new Api(this, 'Api', {
       routes,
       functions: new Map<string, lambda.IFunction>([...this.functions].map(([m, f]) => [m, f.function])),
       schemaLimits: limits,
@@ -183,8 +202,8 @@ export class SkycacheStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       replicationGroupId: this.cache.replicationGroupId,
       cacheNodes: this.cache.nodes,
-      apiName: this.api.restApi.restApiName,
-      stage: this.api.stage,
+      apiName: this.api?.restApi.restApiName,
+      stage: this.api?.stage,
       functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),
       exporter: this.backup?.exporter.function,
       alarmEmail: config.alarmEmail || undefined,
@@ -193,8 +212,23 @@ export class SkycacheStack extends Stack {
       keyRemovalPolicy: dataRemoval,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the cache API' });
-    if (this.api.apiKey) {
+    if (config.front === 'service') {
+      this.serviceFront = this.addServiceFront(config, {
+        ...runtimeEnvironment,
+        CACHE_REPLICATION_GROUP_ID: this.cache.replicationGroupId,
+        LOG_LEVEL: config.logLevel,
+        POWERTOOLS_SERVICE_NAME: 'skycache',
+      }, key);
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api?.url ?? this.serviceFront?.loadBalancer.url ?? '', description: 'Base URL of the cache API' });
+    if (this.serviceFront) {
+      new CfnOutput(this, 'ApiKeyHashesSecretArn', {
+        value: this.serviceFront.apiKeyHashes.secretArn,
+        description: 'Secret with the SHA-256 hashes of the API keys the service accepts (docs/infrastructure.md)',
+      });
+    }
+    if (this.api?.apiKey) {
       new CfnOutput(this, 'ApiKeyId', {
         value: this.api.apiKey.keyId,
         description: 'Id of the API key; its value: aws apigateway get-api-key --api-key <id> --include-value',
@@ -206,7 +240,73 @@ export class SkycacheStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${this.region}` });
 
-    acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup });
+    acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup, serviceFront: this.serviceFront });
+  }
+
+  /**
+   * `front=service`: the production server on Fargate behind an Application Load Balancer, with the same runtime
+   * environment as the functions, the readiness and scaling settings of the configuration, and its alarms on the
+   * stack's topic and dashboard.
+   */
+  private addServiceFront(config: SkycacheConfig, environment: Record<string, string>, key: kms.IKey): ServiceFront {
+    const internetFacing = config.loadBalancerScheme === 'internet-facing';
+    const https = Boolean(config.certificateArn);
+    const network = new ServiceNetwork(this, 'ServiceNetwork', {
+      network: this.network,
+      cachePort: config.port,
+      containerPort: CONTAINER_PORT,
+      listenerPorts: listenerPorts(https),
+      internetFacing,
+    });
+    const loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
+      vpc: this.network.vpc,
+      subnets: internetFacing ? this.network.publicSubnets : this.network.isolatedSubnets,
+      securityGroup: network.loadBalancerSecurityGroup,
+      internetFacing,
+      certificateArn: config.certificateArn || undefined,
+      deletionProtection: config.retainData,
+      accessLogExpirationDays: config.apiLogRetentionDays,
+    });
+    // An empty list admits no key: the operator puts the hashes in (docs/infrastructure.md), so no key is in the template.
+    const apiKeyHashes = new secretsmanager.Secret(this, 'ApiKeyHashes', {
+      description: 'skycache: SHA-256 hashes (hex) of the API keys the service front accepts, as {"sha256": [...]}',
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ sha256: [] })),
+      encryptionKey: key,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const service = new Service(this, 'Service', {
+      vpc: this.network.vpc,
+      subnets: this.network.isolatedSubnets,
+      securityGroup: network.taskSecurityGroup,
+      listener: loadBalancer.listener,
+      environment: { ...environment, API_KEY_HASHES_SECRET_ARN: apiKeyHashes.secretArn },
+      cpu: config.serviceCpu,
+      memoryLimitMiB: config.serviceMemoryMb,
+      minTasks: config.serviceMinTasks,
+      maxTasks: config.serviceMaxTasks,
+      targetCpuPercent: config.serviceTargetCpuPercent,
+      requestsPerTargetPerMinute: config.serviceRequestsPerTargetPerMinute,
+      logRetention: config.functionLogRetentionDays as logs.RetentionDays,
+      logEncryptionKey: key,
+    });
+    this.cache.grantConnect(service.taskRole);
+    apiKeyHashes.grantRead(service.taskRole);
+    service.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCacheMetrics',
+        // The stats route reads the cache's metrics; GetMetricData has no resource-level permissions.
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    const monitoring = new ServiceMonitoring(this, 'ServiceMonitoring', {
+      loadBalancer: loadBalancer.loadBalancer,
+      targetGroup: service.targetGroup,
+      service: service.service,
+      topic: this.monitoring.topic,
+      dashboard: this.monitoring.dashboard,
+    });
+    return { network, loadBalancer, service, apiKeyHashes, monitoring };
   }
 }
 

@@ -43,8 +43,9 @@ export interface MonitoredFunction {
 export interface MonitoringProps {
   readonly replicationGroupId: string;
   readonly cacheNodes: readonly CacheNode[];
-  readonly apiName: string;
-  readonly stage: apigateway.Stage;
+  /** The API Gateway front; absent with `front=service` (ServiceMonitoring adds that front's alarms). */
+  readonly apiName?: string;
+  readonly stage?: apigateway.Stage;
   /** The API's functions. */
   readonly functions: readonly MonitoredFunction[];
   /** The snapshot exporter: any error is an export failure. */
@@ -161,32 +162,38 @@ export class Monitoring extends Construct {
       }
     });
 
-    // --- API
-    const apiMetric = (metricName: string, statistic: string) =>
+    // --- API (front=api)
+    const api = props.apiName !== undefined && props.stage !== undefined ? { name: props.apiName, stageName: props.stage.stageName } : undefined;
+    const apiMetric = (a: { name: string; stageName: string }, metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/ApiGateway',
         metricName,
-        dimensionsMap: { ApiName: props.apiName, Stage: props.stage.stageName },
+        dimensionsMap: { ApiName: a.name, Stage: a.stageName },
         statistic,
         period: FIVE_MINUTES,
       });
-    const api5xxRate = new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-      usingMetrics: { errors: apiMetric('5XXError', 'Sum'), requests: apiMetric('Count', 'Sum') },
-      label: 'API 5XX rate (%)',
-      period: FIVE_MINUTES,
-    });
-    alarm('Api5xxRate', 'The API answers too many requests with 5XX', {
-      metric: api5xxRate,
-      threshold: t.api5xxPercent ?? 1,
-      evaluationPeriods: 3,
-    });
-    const apiP99 = apiMetric('Latency', 'p99');
-    alarm('ApiLatencyP99', 'p99 latency of the API is high', {
-      metric: apiP99,
-      threshold: t.apiP99LatencyMs ?? 1000,
-      evaluationPeriods: 3,
-    });
+    const apiMetrics = api && {
+      metric: (metricName: string, statistic: string) => apiMetric(api, metricName, statistic),
+      p99: apiMetric(api, 'Latency', 'p99'),
+      rate5xx: new cloudwatch.MathExpression({
+        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+        usingMetrics: { errors: apiMetric(api, '5XXError', 'Sum'), requests: apiMetric(api, 'Count', 'Sum') },
+        label: 'API 5XX rate (%)',
+        period: FIVE_MINUTES,
+      }),
+    };
+    if (apiMetrics) {
+      alarm('Api5xxRate', 'The API answers too many requests with 5XX', {
+        metric: apiMetrics.rate5xx,
+        threshold: t.api5xxPercent ?? 1,
+        evaluationPeriods: 3,
+      });
+      alarm('ApiLatencyP99', 'p99 latency of the API is high', {
+        metric: apiMetrics.p99,
+        threshold: t.apiP99LatencyMs ?? 1000,
+        evaluationPeriods: 3,
+      });
+    }
 
     // --- functions
     for (const f of props.functions) {
@@ -241,7 +248,9 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Hit ratio (CacheHits / (CacheHits + CacheMisses))', left: [hitRatio], width: 8, leftYAxis: { min: 0, max: 100 } }),
       new cloudwatch.GraphWidget({
         title: 'Latency',
-        left: [apiMetric('Latency', 'p50').with({ label: 'API p50 (ms)' }), apiP99.with({ label: 'API p99 (ms)' }), apiMetric('IntegrationLatency', 'p99').with({ label: 'integration p99 (ms)' })],
+        left: apiMetrics
+          ? [apiMetrics.metric('Latency', 'p50').with({ label: 'API p50 (ms)' }), apiMetrics.p99.with({ label: 'API p99 (ms)' }), apiMetrics.metric('IntegrationLatency', 'p99').with({ label: 'integration p99 (ms)' })]
+          : [],
         right: [
           ...perNode('SuccessfulReadRequestLatency').map((m, i) => m.with({ label: `read node ${i + 1} (µs)` })),
           ...perNode('SuccessfulWriteRequestLatency').map((m, i) => m.with({ label: `write node ${i + 1} (µs)` })),
@@ -260,11 +269,11 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'CPU (engine)', left: perNode('EngineCPUUtilization'), width: 6 }),
     );
-    this.dashboard.addWidgets(
+    if (apiMetrics) this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API requests and errors',
-        left: [apiMetric('Count', 'Sum').with({ label: 'requests' }), apiMetric('4XXError', 'Sum').with({ label: '4XX' }), apiMetric('5XXError', 'Sum').with({ label: '5XX' })],
-        right: [api5xxRate],
+        left: [apiMetrics.metric('Count', 'Sum').with({ label: 'requests' }), apiMetrics.metric('4XXError', 'Sum').with({ label: '4XX' }), apiMetrics.metric('5XXError', 'Sum').with({ label: '5XX' })],
+        right: [apiMetrics.rate5xx],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
