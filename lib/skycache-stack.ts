@@ -303,8 +303,7 @@ export class SkycacheStack extends Stack {
       loadBalancer: loadBalancer.loadBalancer,
       targetGroup: service.targetGroup,
       service: service.service,
-      topic: this.monitoring.topic,
-      dashboard: this.monitoring.dashboard,
+      monitoring: this.monitoring,
     });
     return { network, loadBalancer, service, apiKeyHashes, monitoring };
   }

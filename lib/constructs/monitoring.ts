@@ -61,6 +61,8 @@ export interface MonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+export type AlarmOptions = cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric };
+
 /**
  * Alarms (to an encrypted SNS topic, optionally mailed) and a dashboard for the whole service:
  * per cache node CPU, engine CPU, memory, evictions, connections and (replicas) replication lag; API 5XX rate and
@@ -71,6 +73,25 @@ export class Monitoring extends Construct {
   readonly key: kms.Key;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
+
+  private alarmAction?: actions.SnsAction;
+
+  /**
+   * An alarm in `scope` that notifies the topic when it fires and when it clears (missing data is not breaching);
+   * `alarms` lists it. Constructs of other parts (the service front) add theirs here too.
+   */
+  addAlarm(scope: Construct, alarmId: string, description: string, options: AlarmOptions): cloudwatch.Alarm {
+    this.alarmAction ??= new actions.SnsAction(this.topic);
+    const a = new cloudwatch.Alarm(scope, alarmId, {
+      alarmDescription: description,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...options,
+    });
+    a.addAlarmAction(this.alarmAction);
+    a.addOkAction(this.alarmAction);
+    this.alarms.push(a);
+    return a;
+  }
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -102,19 +123,8 @@ export class Monitoring extends Construct {
       }),
     );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    const alarmAction = new actions.SnsAction(this.topic);
 
-    const alarm = (alarmId: string, description: string, options: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...options,
-      });
-      a.addAlarmAction(alarmAction);
-      a.addOkAction(alarmAction);
-      this.alarms.push(a);
-      return a;
-    };
+    const alarm = (alarmId: string, description: string, options: AlarmOptions) => this.addAlarm(this, alarmId, description, options);
 
     // --- cache nodes
     const nodeMetric = (node: CacheNode, metricName: string, statistic = 'Average') =>

@@ -1,10 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { AlarmOptions, Monitoring } from './monitoring';
 
 /** Alarm thresholds of the service front; every one has a default. */
 export interface ServiceThresholds {
@@ -22,10 +21,8 @@ export interface ServiceMonitoringProps {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly service: ecs.FargateService;
-  /** The stack's alarm topic (Monitoring.topic). */
-  readonly topic: sns.ITopic;
-  /** The stack's dashboard (Monitoring.dashboard): the service's widgets are added to it. */
-  readonly dashboard: cloudwatch.Dashboard;
+  /** The stack's monitoring: the alarms go to its topic, the graphs on its dashboard. */
+  readonly monitoring: Monitoring;
   readonly thresholds?: ServiceThresholds;
 }
 
@@ -36,21 +33,15 @@ const ONE_MINUTE = Duration.minutes(1);
  * unhealthy target, task CPU and memory — and their graphs on the stack's dashboard.
  */
 export class ServiceMonitoring extends Construct {
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ServiceMonitoringProps) {
     super(scope, id);
     const t = props.thresholds ?? {};
-    const alarmAction = new actions.SnsAction(props.topic);
-    const alarm = (alarmId: string, description: string, options: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...options,
-      });
-      a.addAlarmAction(alarmAction);
-      a.addOkAction(alarmAction);
-      this.alarms.push(a);
+    const alarms: cloudwatch.Alarm[] = [];
+    const alarm = (alarmId: string, description: string, options: AlarmOptions) => {
+      const a = props.monitoring.addAlarm(this, alarmId, description, options);
+      alarms.push(a);
       return a;
     };
 
@@ -103,7 +94,8 @@ export class ServiceMonitoring extends Construct {
       datapointsToAlarm: 3,
     });
 
-    props.dashboard.addWidgets(
+    this.alarms = alarms;
+    props.monitoring.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Service requests and 5XX rate', left: [requests.with({ label: 'requests / min' })], right: [http5xxRate], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'Service target response time (s)',
@@ -117,6 +109,7 @@ export class ServiceMonitoring extends Construct {
         width: 8,
       }),
     );
-    props.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Service alarms', alarms: this.alarms, width: 24, height: 3 }));
+    this.alarms = alarms;
+    props.monitoring.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Service alarms', alarms: this.alarms, width: 24, height: 3 }));
   }
 }
