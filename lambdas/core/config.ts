@@ -36,6 +36,8 @@ export const ENV = {
   localMaxmemory: 'LOCAL_MAXMEMORY',
   localMaxmemoryPolicy: 'LOCAL_MAXMEMORY_POLICY',
   shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
+  /** The service front (lambdas/server/): a Secrets Manager secret holding the SHA-256 hashes of the API keys. */
+  apiKeyHashesSecretArn: 'API_KEY_HASHES_SECRET_ARN',
 } as const;
 
 type Env = Record<string, string | undefined>;

@@ -26,6 +26,11 @@ export interface NetworkProps {
   readonly encryptionKey?: kms.IKey;
   /** @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Public subnets (an internet gateway, no NAT) for an internet-facing load balancer; nothing else is placed in
+   * them and they assign no public IPs. @default false
+   */
+  readonly publicSubnets?: boolean;
 }
 
 /**
@@ -39,6 +44,7 @@ export interface NetworkProps {
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
   readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  readonly publicSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
   readonly cacheSecurityGroup: ec2.SecurityGroup;
   readonly functionSecurityGroup: ec2.SecurityGroup;
   readonly controlPlaneSecurityGroup: ec2.SecurityGroup;
@@ -57,7 +63,11 @@ export class Network extends Construct {
       // Explicit zones: an environment-agnostic stack would otherwise get two, whatever maxAzs says.
       availabilityZones: Array.from({ length: azCount }, (_, i) => Fn.select(i, Fn.getAzs())),
       natGateways: 0,
-      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
+      // Public subnets come after the isolated ones, so adding them leaves the isolated subnets' CIDRs as they were.
+      subnetConfiguration: [
+        { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
+        ...(props.publicSubnets ? [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false }] : []),
+      ],
       restrictDefaultSecurityGroup: true,
     });
 

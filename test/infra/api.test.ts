@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { handlerModules, routes } from '../../lambdas/routes';
+import type { Api } from '../../lib/constructs/api';
 import { logicalIdAt, resourcesOf, synth, type Synthesized } from './helpers';
 
 const dev = synth('dev');
@@ -8,9 +9,15 @@ const iam = synth('dev', { authMode: 'iam' });
 
 const bodyRoutes = routes.filter((r) => r.body);
 
+/** The API Gateway front of a stack (front=api, the default). */
+function api(s: Synthesized): Api {
+  if (!s.stack.api) throw new Error('the stack has no API Gateway front');
+  return s.stack.api;
+}
+
 /** The method resource of a route, found by HTTP method and the full resource path. */
 function methodOf(s: Synthesized, method: string, path: string): Record<string, unknown> {
-  const construct = s.stack.api.methods.find((m) => m.httpMethod === method && m.resource.path === path);
+  const construct = api(s).methods.find((m) => m.httpMethod === method && m.resource.path === path);
   if (!construct) throw new Error(`no method ${method} ${path}`);
   const id = s.stack.resolve((construct.node.defaultChild as unknown as { logicalId: string }).logicalId) as string;
   return s.template.toJSON().Resources[id].Properties;
@@ -181,7 +188,7 @@ describe('WAF', () => {
       DefaultAction: { Allow: {} },
       Rules: Match.arrayWith([Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })]),
     });
-    const stageId = prod.stack.resolve((prod.stack.api.stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
+    const stageId = prod.stack.resolve((api(prod).stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
     prod.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: stageId }])] }),
     });
