@@ -333,7 +333,7 @@ export class EntryStore {
     try {
       const counts = await Promise.all(
         groupBySlot(unique, this.clustered).map(async (group) => {
-          const flags = (await evalMultiKey(via, 'skycacheDeleteMany', group, [
+          const flags = (await evalMultiKey(via, 'skycacheInvalidateMany', group, [
             tagIndexPrefix(group[0], this.clustered),
           ])) as number[];
           return flags.reduce((a, b) => a + Number(b), 0);

@@ -1,4 +1,7 @@
+import { configureChangeEvents } from '../domain/change-events';
 import { EntryStore } from '../domain/entries';
+import { TopicStore } from '../domain/topics';
+import { BlockingConnections } from './blocking-redis';
 import { UnavailableError } from './errors';
 import { runtimeConfig, type RuntimeConfig } from './config';
 import {
@@ -24,8 +27,13 @@ export interface Services {
   /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
   replicaReader?: RedisClient;
   entries: EntryStore;
+  /** Pub/sub topics and change streams; its long-polls block on dedicated connections (blocking-redis.ts). */
+  topics: TopicStore;
   schemaLimits: SchemaLimits;
 }
+
+/** Dedicated blocking connections one process may hold (one per concurrent long-poll or SSE stream). */
+const MAX_BLOCKING_CONNECTIONS = 200;
 
 let current: Services | undefined;
 /** Connection settings with secret credentials resolved (set by readyServices before the first build). */
@@ -41,11 +49,18 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  const { topics } = config;
+  configureChangeEvents(topics.changeEvents ? { retentionMessages: topics.retentionMessages, retentionMs: topics.retentionMs, idleMs: topics.idleMs } : undefined);
+  const blocking = new BlockingConnections(redis, {
+    maxConnections: MAX_BLOCKING_CONNECTIONS,
+    commandTimeoutMs: topics.maxWaitMs + config.redisTimeoutMs,
+  });
   current = {
     config,
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
+    topics: new TopicStore(redis, topics, blocking),
     schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
   };
   return current;
@@ -70,6 +85,7 @@ export async function readyServices(): Promise<Services> {
 /** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
 export function resetServices(client?: RedisClient): void {
   const reader = current?.replicaReader;
+  current?.topics.close();
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(client);
@@ -80,6 +96,7 @@ export function resetServices(client?: RedisClient): void {
 export async function closeServices(): Promise<void> {
   const client = current?.redis;
   const reader = current?.replicaReader;
+  current?.topics.close();
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(undefined);
