@@ -188,6 +188,11 @@ export class TopicStore {
     }
   }
 
+  /** Waits blocked on a dedicated connection now. */
+  get blockedWaits(): number {
+    return this.blocking.borrowedCount;
+  }
+
   /** Closes the dedicated blocking connections (shutdown and tests). */
   close(): void {
     this.blocking.close();

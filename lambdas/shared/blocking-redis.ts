@@ -74,6 +74,11 @@ export class BlockingConnections {
     return this.open;
   }
 
+  /** Connections borrowed now (a command blocked on each). */
+  get borrowedCount(): number {
+    return this.borrowed.size;
+  }
+
   /** Closes every connection: a borrowed one's blocked command fails, which ends its wait. */
   close(): void {
     this.closed = true;

@@ -60,7 +60,9 @@ export async function readEvents(
   let buffer = '';
   const deadline = Date.now() + timeoutMs;
   while (!done(events) && Date.now() < deadline) {
-    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())))]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now()))));
+    const chunk = await Promise.race([reader.read(), timeout]).finally(() => clearTimeout(timer));
     if (!chunk || chunk.done) break;
     buffer += decoder.decode(chunk.value, { stream: true });
     let end: number;
@@ -77,6 +79,10 @@ export async function readEvents(
   }
   await reader.cancel().catch(() => undefined);
   return events;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
 }
 
 const compareIds = (a: string, b: string) => {
@@ -156,10 +162,12 @@ export function pubsubSuite(server: () => LocalServer) {
     expect(none.json).toEqual({ messages: [], next: immediate.json.next, missed: false });
     expect(Date.now() - started).toBeLessThan(15_000);
 
-    // A waiting poll is answered by the message published while it waits, long before its bound.
+    // A waiting poll blocks on a dedicated connection (other requests go on), and is answered by the message
+    // published while it waits, long before its bound.
     started = Date.now();
     const waiting = call('GET', `/topics/${topic}/messages?wait=20&after=${immediate.json.next}`);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => services().topics.blockedWaits === 1);
+    expect((await call('GET', '/cache/some-key')).status).toBe(404);
     await call('POST', `/topics/${topic}/messages`, { message: 'late' });
     expect((await waiting).json.messages.map((m: Json) => m.data)).toEqual(['late']);
     expect(Date.now() - started).toBeLessThan(15_000);
