@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
 import type { SchemaLimits } from '../lambdas/shared/schemas';
-import { parameterGroupFamily, type SkycacheConfig } from './config';
+import { longPollTimeoutSeconds, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
 import { CacheCluster } from './constructs/cache-cluster';
@@ -24,6 +24,8 @@ export interface SkycacheStackProps extends StackProps {
 
 /** Handler modules that talk to CloudWatch besides the cache. */
 const STATS_HANDLER = 'stats';
+/** The module whose subscribe routes long-poll: its timeout covers the wait (longPollTimeoutSeconds). */
+const TOPICS_HANDLER = 'topics';
 
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
@@ -106,12 +108,20 @@ export class SkycacheStack extends Stack {
       maxInvalidateKeys: config.maxInvalidateKeys,
     };
     const timeout = Duration.seconds(config.lambdaTimeoutSeconds);
+    const longPollTimeout = Duration.seconds(longPollTimeoutSeconds(config));
+    const timeoutOf = (module: string) => (module === TOPICS_HANDLER ? longPollTimeout : timeout);
     const runtimeEnvironment = {
       DEFAULT_TTL_SECONDS: String(config.defaultTtlSeconds),
       MAX_TTL_SECONDS: String(config.maxTtlSeconds),
       MAX_VALUE_BYTES: String(config.maxValueBytes),
       REDIS_TIMEOUT_MS: String(config.redisTimeoutMs),
       RETRY_AFTER_SECONDS: String(config.retryAfterSeconds),
+      TOPIC_MAX_MESSAGE_BYTES: String(config.topicMaxMessageBytes),
+      TOPIC_RETENTION_MESSAGES: String(config.topicRetentionMessages),
+      TOPIC_RETENTION_SECONDS: String(config.topicRetentionSeconds),
+      TOPIC_IDLE_SECONDS: String(config.topicIdleSeconds),
+      TOPIC_MAX_WAIT_SECONDS: String(config.topicMaxWaitSeconds),
+      CHANGE_EVENTS: String(config.changeEvents),
       ...this.cache.connectionEnvironment(),
     };
 
@@ -124,7 +134,7 @@ export class SkycacheStack extends Stack {
         subnets: this.network.isolatedSubnets,
         securityGroup: this.network.functionSecurityGroup,
         memorySize: config.lambdaMemoryMb,
-        timeout,
+        timeout: timeoutOf(module),
         logRetention: retention(config.functionLogRetentionDays),
         logEncryptionKey: key,
         logLevel: config.logLevel,
@@ -185,7 +195,12 @@ export class SkycacheStack extends Stack {
       cacheNodes: this.cache.nodes,
       apiName: this.api.restApi.restApiName,
       stage: this.api.stage,
-      functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),
+      functions: [...this.functions].map(([name, f]) => ({
+        name,
+        function: f.function,
+        timeout: timeoutOf(name),
+        ...(name === TOPICS_HANDLER ? { waitsUpTo: Duration.seconds(config.topicMaxWaitSeconds) } : {}),
+      })),
       exporter: this.backup?.exporter.function,
       alarmEmail: config.alarmEmail || undefined,
       // Dashboards are global to the account: the region keeps two deployments apart.
