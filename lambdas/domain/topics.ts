@@ -92,6 +92,7 @@ function decodeData(fields: string[]): unknown {
 
 export class TopicStore {
   readonly clustered: boolean;
+  private closed = false;
 
   constructor(
     readonly redis: RedisClient,
@@ -139,7 +140,8 @@ export class TopicStore {
     const first = await this.readNow(stream, read);
     if (first.result.messages.length || read.waitMs <= 0 || read.signal?.aborted) return first.result;
     await this.waitForMessage(stream, read.after ?? (first.last || '0-0'), Date.now() + read.waitMs, read.signal);
-    if (read.signal?.aborted) return first.result;
+    // Closed while waiting (shutdown): answer what was read rather than touch a closed client.
+    if (read.signal?.aborted || this.closed) return first.result;
     return (await this.readNow(stream, read)).result;
   }
 
@@ -181,7 +183,7 @@ export class TopicStore {
       // A failed block (moved slot, lost connection) just ends the wait: the read that follows tells the truth.
       .catch(() => true);
     if (blocked) return;
-    while (Date.now() < deadline && !signal?.aborted) {
+    while (Date.now() < deadline && !signal?.aborted && !this.closed) {
       await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
       const found = await this.run(() => this.redis.xrange(stream, `(${cursor}`, '+', 'COUNT', 1));
       if (found.length) return;
@@ -195,6 +197,7 @@ export class TopicStore {
 
   /** Closes the dedicated blocking connections (shutdown and tests). */
   close(): void {
+    this.closed = true;
     this.blocking.close();
   }
 
