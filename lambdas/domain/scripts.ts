@@ -290,29 +290,22 @@ return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
 } as const;
 
 
+const DELETE_MANY = lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+local now = nowMs()
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
+return out
+`);
+
 /**
  * Scripts over a variable number of keys (all in one slot). Sent with EVALSHA/EVAL by `evalMultiKey`, not
  * defineCommand: with a per-call key count, ioredis' auto-pipelining would route by the count, not the first key.
  */
 export const multiKeyScripts = {
   /** KEYS: entries of one slot. ARGV: index prefix. Deletes each; returns 1 or 0 per key. */
-  skycacheDeleteMany: {
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
-local now = nowMs()
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
-return out
-`),
-  },
+  skycacheDeleteMany: { lua: DELETE_MANY },
   /** skycacheDeleteMany for invalidation by keys or prefix: the same script, its change events say `invalidate`. */
-  skycacheInvalidateMany: {
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
-local now = nowMs()
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
-return out
-`),
-  },
+  skycacheInvalidateMany: { lua: DELETE_MANY },
   /**
    * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
    * ['!TYPE', actual type] for a key of another Redis type; counts hits and misses like a single GET.
