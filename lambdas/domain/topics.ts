@@ -39,8 +39,11 @@ export interface TopicRead {
 /** Which change stream to read: the one holding `key`'s slot, or a slot's (a standalone Redis has just one). */
 export type ChangeScope = { key: string } | { slot: number } | Record<string, never>;
 
-/** A message id as Redis Streams makes them: `<ms>-<sequence>`. */
-export const MESSAGE_ID = /^\d{1,20}-\d{1,20}$/;
+/** Whether `id` is a message id as Redis Streams makes them: `<ms>-<sequence>`, each part below 2^64. */
+export function isMessageId(id: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+  return !!m && BigInt(m[1]) < 2n ** 64n && BigInt(m[2]) < 2n ** 64n;
+}
 
 /** How often a wait re-checks when no dedicated connection is free to block on (the cap is reached). */
 const POLL_MS = 250;

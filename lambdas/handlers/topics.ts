@@ -1,4 +1,4 @@
-import { MESSAGE_ID, type ChangeScope, type TopicReadResult } from '../domain/topics';
+import { isMessageId, type ChangeScope, type TopicReadResult } from '../domain/topics';
 import { CacheError } from '../shared/errors';
 import { json, type HttpResult } from '../shared/http';
 import { HASH_SLOTS } from '../shared/keyspace';
@@ -14,7 +14,7 @@ const SSE_RETRY_MS = 1000;
 /** after (query) or Last-Event-ID (SSE resume), limit and wait (seconds, at most the configured bound). */
 function readOptions(request: RouteRequest<unknown>) {
   const after = request.query('after') ?? request.header('last-event-id');
-  if (after !== undefined && after !== '' && !MESSAGE_ID.test(after)) {
+  if (after !== undefined && after !== '' && !isMessageId(after)) {
     throw new CacheError('VALIDATION_FAILED', `after: must be a message id as answered by the API (<ms>-<sequence>), not "${after}"`);
   }
   const maxWaitSeconds = request.services.config.topics.maxWaitMs / 1000;

@@ -204,6 +204,7 @@ export function pubsubSuite(server: () => LocalServer) {
     const big = await call('POST', '/topics/t/messages', { message: 'y'.repeat(3000) });
     expect(big.status).toBe(413);
     expect((await call('GET', '/topics/t/messages?after=yesterday')).json.error.message).toMatch(/after/);
+    expect((await call('GET', '/topics/t/messages?after=18446744073709551616-0')).status).toBe(400);
     expect((await call('GET', '/topics/t/messages?wait=60')).json.error.message).toMatch(/wait/);
     expect((await call('GET', '/topics/t/messages?limit=0')).json.error.message).toMatch(/limit/);
   });
