@@ -1,7 +1,7 @@
 import { CacheError } from '../shared/errors';
-import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../shared/keyspace';
+import { entryKey, groupBySlot, userKeyOf } from '../shared/keyspace';
 import { translateRedisError } from '../shared/redis';
-import { decodeEntry, type Entry, type EntryStore } from './entries';
+import { decodeEntry, type Entry, type EntryStore, type ReadConsistency } from './entries';
 import { evalMultiKey } from './scripts';
 import { registerTagSlots, tagIndexPrefix } from './tags';
 
@@ -41,15 +41,19 @@ function wrongType(actualType: string): ItemError {
   };
 }
 
-/** Reads every key; counts hits and misses like single GETs. Refuses (413) an answer over BATCH_MAX_BYTES. */
-export async function getMany(store: EntryStore, keys: readonly string[]): Promise<BatchGetItem[]> {
+/**
+ * Reads every key with one read-only script per slot (a replica may serve it when replicas serve reads). Refuses
+ * (413) an answer over BATCH_MAX_BYTES.
+ */
+export async function getMany(store: EntryStore, keys: readonly string[], consistency?: ReadConsistency): Promise<BatchGetItem[]> {
+  const reader = store.readerFor(consistency);
   const unique = [...new Set(keys)];
   const found = new Map<string, BatchGetItem>();
   let bytes = 0;
   try {
     await Promise.all(
       groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
-        const replies = (await evalMultiKey(store.redis, 'skycacheGetMany', [...group, statsKeyFor(group[0], store.clustered)], [])) as (
+        const replies = (await evalMultiKey(reader, 'skycacheGetMany', group, [])) as (
           | [string, number]
           | null
         )[];

@@ -78,14 +78,25 @@ export function ttlSecondsOf(pttl: number | string): number | null {
 
 /** What every collection store shares: the key mapping, TTL arguments, typed delete and error translation. */
 export abstract class CollectionStore {
+  /** Where reads go: the primaries, or replicas when they serve reads (see EntryStore.readerFor). */
+  protected readonly reader: RedisClient;
+
   constructor(
     protected readonly redis: RedisClient,
     protected readonly limits: CollectionLimits,
     protected readonly type: CollectionType,
-  ) {}
+    reader?: RedisClient,
+  ) {
+    this.reader = reader ?? redis;
+  }
 
   protected get scripts() {
     return withCollectionScripts(this.redis);
+  }
+
+  /** The read-only scripts, on the reading client. */
+  protected get readScripts() {
+    return withCollectionScripts(this.reader);
   }
 
   protected encode(value: unknown, field: string): string {

@@ -3,7 +3,6 @@ import {
   entryKey,
   entryPrefixPattern,
   groupBySlot,
-  statsKeyFor,
 } from '../shared/keyspace';
 import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../shared/redis';
 import { evalMultiKey, withScripts } from './scripts';
@@ -150,39 +149,41 @@ export class EntryStore {
     this.replicaReader = options.replicaReader;
   }
 
+  /**
+   * Reads an entry. A plain read is read commands only (GET and PTTL, one round trip), sent to a replica when
+   * replicas serve reads and the caller did not ask for a strong read; it counts nothing in Redis (the process
+   * counts hits and misses in memory, lambdas/metrics/hit-counts.ts). Touch and sliding reads change the expiry,
+   * so they are one script on the primary.
+   */
   async get(key: string, options: GetOptions & { consistency?: ReadConsistency } = {}): Promise<Entry | null> {
     const rk = entryKey(key);
-    const reader = this.replicaReader;
-    if (reader && options.consistency !== 'strong' && !options.touchTtlSeconds && !options.sliding) {
-      // The reader runs without an offline queue: until it is connected, the primary answers (a stronger read).
-      if (reader.status === 'ready') return this.getFromReplica(key, rk, reader);
-      if (reader.status === 'wait') reader.connect().catch(() => undefined);
+    if (!options.touchTtlSeconds && !options.sliding) {
+      const reader = this.readerFor(options.consistency);
+      const [raw, pttl] = await this.run(rk, () => Promise.all([reader.get(rk), reader.pttl(rk)]));
+      return raw === null ? null : decodeEntry(key, raw, pttl);
     }
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>
-      withScripts(this.redis).skycacheGet(
-        rk,
-        statsKeyFor(rk, this.clustered),
-        touch,
-        options.sliding ? '1' : '',
-        tagIndexPrefix(rk, this.clustered),
-      ),
+      withScripts(this.redis).skycacheGet(rk, touch, options.sliding ? '1' : '', tagIndexPrefix(rk, this.clustered)),
     )) as [string, number] | null;
     if (!reply) return null;
     const entry = decodeEntry(key, reply[0], Number(reply[1]));
     // Extending a tagged entry's life must extend its slot's life in the tags' directories too.
-    if ((touch || options.sliding) && entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
+    if (entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
     return entry;
   }
 
   /**
-   * A replica refuses the GET script (it counts hits in Redis), so a replica read is a plain GET + PTTL in one
-   * pipelined round trip, and the hit or miss is counted on the primary without waiting for it.
+   * The client a read goes to: a connected replica reader unless the caller asked for a strong read, else the
+   * primaries. The reader runs without an offline queue: until it is connected, the primary answers (a stronger
+   * read), and the first such read starts its connection.
    */
-  private async getFromReplica(key: string, rk: string, reader: RedisClient): Promise<Entry | null> {
-    const [raw, pttl] = await this.run(rk, () => Promise.all([reader.get(rk), reader.pttl(rk)]));
-    this.redis.hincrby(statsKeyFor(rk, this.clustered), raw === null ? 'misses' : 'hits', 1).catch(() => undefined);
-    return raw === null ? null : decodeEntry(key, raw, pttl);
+  readerFor(consistency: ReadConsistency = 'eventual'): RedisClient {
+    const reader = this.replicaReader;
+    if (!reader || consistency === 'strong') return this.redis;
+    if (reader.status === 'ready') return reader;
+    if (reader.status === 'wait') reader.connect().catch(() => undefined);
+    return this.redis;
   }
 
   /**
@@ -264,9 +265,12 @@ export class EntryStore {
     return Number(result) > 0;
   }
 
-  /** The remaining TTL of a key of any Redis type, or null when the key does not exist. */
-  async ttl(key: string): Promise<TtlInfo | null> {
-    return this.ttlCommand(key, 'get');
+  /** The remaining TTL of a key of any Redis type, or null when the key does not exist: one PTTL, a read. */
+  async ttl(key: string, consistency?: ReadConsistency): Promise<TtlInfo | null> {
+    const rk = entryKey(key);
+    const reader = this.readerFor(consistency);
+    const pttl = await this.run(rk, () => reader.pttl(rk));
+    return pttl === -2 ? null : { key, ttl: ttlSecondsOf(pttl) };
   }
 
   /** Sets the key's expiry to `seconds` from now (without changing its value or version). */
@@ -279,10 +283,10 @@ export class EntryStore {
     return this.ttlCommand(key, 'persist');
   }
 
-  private async ttlCommand(key: string, op: 'get' | 'touch' | 'persist', ms = 0): Promise<TtlInfo | null> {
+  private async ttlCommand(key: string, op: 'touch' | 'persist', ms = 0): Promise<TtlInfo | null> {
     const rk = entryKey(key);
     const prefix = tagIndexPrefix(rk, this.clustered);
-    if (op !== 'get' && this.clustered) {
+    if (this.clustered) {
       // The new expiry must be in the tags' directories before the entry outlives their current scores.
       const current = (await this.run(rk, () => withScripts(this.redis).skycacheTtl(rk, 'get', 0, prefix))) as
         | [number, string]

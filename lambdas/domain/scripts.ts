@@ -100,19 +100,14 @@ function lua(helpers: (keyof typeof LUA)[], body: string): string {
  */
 export const scripts = {
   /**
-   * KEYS: entry, stats hash. ARGV: touch TTL in ms or '', '1' to slide (re-apply the TTL of the last write),
-   * index prefix. Returns [raw, pttl] or nil; counts the hit or miss. The counters use pcall: under noeviction
-   * with memory full, a read still succeeds (only the count is lost).
+   * The read that changes the expiry (a plain read is a GET, see EntryStore.get). KEYS: entry. ARGV: touch TTL in
+   * ms or '', '1' to slide (re-apply the TTL of the last write), index prefix. Returns [raw, pttl] or nil.
    */
   skycacheGet: {
-    numberOfKeys: 2,
+    numberOfKeys: 1,
     lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
 local raw = redis.call('GET', KEYS[1])
-if not raw then
-  redis.pcall('HINCRBY', KEYS[2], 'misses', 1)
-  return false
-end
-redis.pcall('HINCRBY', KEYS[2], 'hits', 1)
+if not raw then return false end
 local ms = ARGV[1] or ''
 if ms ~= '' or ARGV[2] == '1' then
   local _, _, ttl, tags = parse(raw)
@@ -300,27 +295,23 @@ return out
 `),
   },
   /**
-   * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
-   * ['!TYPE', actual type] for a key of another Redis type; counts hits and misses like a single GET.
+   * KEYS: entries of one slot. Returns per key: nil (miss), [raw, pttl], or ['!TYPE', actual type] for a key of
+   * another Redis type. Writes nothing (flagged no-writes, run with EVALSHA_RO): a replica can serve it.
    */
   skycacheGetMany: {
-    lua: `
-local stats = KEYS[#KEYS]
-local out, hits, misses = {}, 0, 0
-for i = 1, #KEYS - 1 do
+    readOnly: true,
+    lua: `#!lua flags=no-writes
+local out = {}
+for i = 1, #KEYS do
   local raw = redis.pcall('GET', KEYS[i])
   if type(raw) == 'table' and raw['err'] then
     out[i] = {'!TYPE', redis.call('TYPE', KEYS[i])['ok']}
   elseif raw then
-    hits = hits + 1
     out[i] = {raw, redis.call('PTTL', KEYS[i])}
   else
-    misses = misses + 1
     out[i] = false
   end
 end
-if hits > 0 then redis.pcall('HINCRBY', stats, 'hits', hits) end
-if misses > 0 then redis.pcall('HINCRBY', stats, 'misses', misses) end
 return out
 `,
   },
@@ -359,7 +350,7 @@ return {deleted, remaining}
 
 export type ScriptName = keyof typeof scripts;
 
-type ScriptTable = Record<string, { numberOfKeys: number; lua: string }>;
+type ScriptTable = Record<string, { numberOfKeys: number; lua: string; readOnly?: boolean }>;
 type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };
 
 /**
@@ -381,20 +372,24 @@ export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisC
 export const withScripts = scriptRegistry(scripts);
 
 const shas = new Map<string, string>();
-/** Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. */
+/**
+ * Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. A script
+ * flagged `readOnly` (its Lua starts `#!lua flags=no-writes`) goes as EVALSHA_RO / EVAL_RO, so a cluster client that
+ * reads from replicas sends it to one and any replica accepts it.
+ */
 export async function evalMultiKey(
   client: RedisClient,
   name: keyof typeof multiKeyScripts,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  const lua = multiKeyScripts[name].lua;
+  const script: { lua: string; readOnly?: boolean } = multiKeyScripts[name];
   let sha = shas.get(name);
-  if (!sha) shas.set(name, (sha = createHash('sha1').update(lua).digest('hex')));
+  if (!sha) shas.set(name, (sha = createHash('sha1').update(script.lua).digest('hex')));
   try {
-    return await client.evalsha(sha, keys.length, ...keys, ...args);
+    return await (script.readOnly ? client.evalsha_ro(sha, keys.length, ...keys, ...args) : client.evalsha(sha, keys.length, ...keys, ...args));
   } catch (e) {
     if (!String((e as Error)?.message).startsWith('NOSCRIPT')) throw e;
-    return client.eval(lua, keys.length, ...keys, ...args);
+    return script.readOnly ? client.eval_ro(script.lua, keys.length, ...keys, ...args) : client.eval(script.lua, keys.length, ...keys, ...args);
   }
 }

@@ -7,7 +7,12 @@ import { batchDeleteBody, batchGetBody, batchSetBody } from '../shared/schemas';
 export const handler = routedHandler({
   'POST /cache/batch/get': operation({
     body: batchGetBody,
-    handle: async ({ body, services }) => json(200, { items: await getMany(services.entries, body.keys) }),
+    handle: async ({ body, services }) => {
+      const items = await getMany(services.entries, body.keys);
+      const hits = items.filter((i) => i.found).length;
+      services.hits.record('batch', hits, items.length - hits);
+      return json(200, { items });
+    },
   }),
   'POST /cache/batch/set': operation({
     body: batchSetBody,

@@ -8,7 +8,7 @@ import { operation, routedHandler } from '../shared/middleware';
 import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
 
-const store = (services: Services) => new HashStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => new HashStore(services.redis, collectionLimits(services.config), services.entries.readerFor());
 
 /** Every /hashes route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -16,6 +16,7 @@ export const handler = routedHandler({
     handle: async ({ key, services }) => {
       const k = key();
       const hash = await store(services).getAll(k);
+      services.countRead('hashes', !!hash);
       if (!hash) throw new CacheError('NOT_FOUND', `no hash at key "${k}"`);
       return boundedJson(200, hash, 'read the fields you need with POST /hashes/{key}/get');
     },

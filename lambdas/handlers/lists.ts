@@ -9,7 +9,7 @@ import { integerParam } from '../shared/query';
 import { listPopBody, listPushBody, listTrimBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
 
-const store = (services: Services) => new ListStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => new ListStore(services.redis, collectionLimits(services.config), services.entries.readerFor());
 
 /** Every /lists route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -17,6 +17,7 @@ export const handler = routedHandler({
     handle: async ({ key, query, services }) => {
       const k = key();
       const list = await store(services).range(k, integerParam(query('start'), 'start', 0), integerParam(query('stop'), 'stop', -1));
+      services.countRead('lists', !!list);
       if (!list) throw new CacheError('NOT_FOUND', `no list at key "${k}"`);
       return boundedJson(200, list, 'read it in ranges with ?start= and ?stop=');
     },

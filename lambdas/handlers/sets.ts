@@ -8,7 +8,7 @@ import { operation, routedHandler } from '../shared/middleware';
 import { membersBody, setMembersBody, setPopBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
 
-const store = (services: Services) => new SetStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => new SetStore(services.redis, collectionLimits(services.config), services.entries.readerFor());
 
 /** Every /sets route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -16,6 +16,7 @@ export const handler = routedHandler({
     handle: async ({ key, services }) => {
       const k = key();
       const set = await store(services).members(k);
+      services.countRead('sets', !!set);
       if (!set) throw new CacheError('NOT_FOUND', `no set at key "${k}"`);
       return boundedJson(200, set, 'ask about members with POST /sets/{key}/contains, or pop them');
     },

@@ -9,7 +9,7 @@ import { booleanParam, integerParam, parsedParam } from '../shared/query';
 import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../shared/schemas';
 import type { Services } from '../shared/services';
 
-const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config), services.entries.readerFor());
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';
 const bound = (raw: string | undefined, name: string, fallback: string) => parsedParam(raw, name, fallback, parseScoreBound, BOUND);
 const PAGE = 'read it in parts: by rank with ?start= and ?stop=, by score with ?offset= and ?limit=';
@@ -24,6 +24,7 @@ export const handler = routedHandler({
         reverse: booleanParam(query('reverse'), 'reverse'),
         withScores: booleanParam(query('withScores'), 'withScores'),
       });
+      services.countRead('zsets', !!range);
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },
@@ -39,6 +40,7 @@ export const handler = routedHandler({
         offset,
         limit,
       });
+      services.countRead('zsets', !!range);
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },

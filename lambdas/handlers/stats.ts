@@ -1,8 +1,24 @@
 import { readStats } from '../domain/stats';
+import { parseStatsWindow, readFleetStats } from '../metrics/fleet-stats';
 import { json } from '../shared/http';
 import { httpHandler } from '../shared/middleware';
 
-/** GET /cache/stats */
+/**
+ * GET /cache/stats[?window=5m|1h|24h]. Deployed (CACHE_NODE_IDS set): the fleet's hit/miss metrics and ElastiCache's
+ * own figures over the window, from one CloudWatch call. Elsewhere: the counts flushed to Redis and Redis INFO.
+ * Calls within a second of each other share one answer.
+ */
 export const handler = httpHandler({
-  handle: async ({ services }) => json(200, await readStats(services.redis)),
+  handle: async ({ query, services }) => {
+    const window = parseStatsWindow(query('window'));
+    const nodeIds = services.config.cacheNodeIds;
+    const answer = nodeIds.length
+      ? services.statsAnswers.get(`cloudwatch:${window}`, () =>
+          readFleetStats(services.metricData, { window, nodeIds, now: Date.now() }),
+        )
+      : services.statsAnswers.get('redis', () =>
+          readStats(services.redis, { reader: services.entries.readerFor(), unflushed: services.hits.unpublished('redis') }),
+        );
+    return json(200, await answer);
+  },
 });

@@ -15,7 +15,22 @@ const runtimeConfigSchema = z.object({
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
   /** Seconds a client is told to wait (Retry-After) after a 503. */
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(1),
+  /**
+   * Where each process publishes the hits and misses it counts (lambdas/metrics/hit-counts.ts): a comma list of
+   * `metrics` (CloudWatch, EMF) and `redis` (exact counts), or `off`. Default: `metrics` in Lambda, else `redis`.
+   */
+  HIT_COUNTS: z
+    .string()
+    .regex(/^\s*(off|(metrics|redis)(\s*,\s*(metrics|redis))*)?\s*$/, 'a comma list of metrics and redis, or off')
+    .optional(),
+  /**
+   * The ElastiCache node ids (CacheClusterId, comma-separated) of the deployed cache: set on the stats function, which
+   * then reads the fleet's figures from CloudWatch instead of Redis.
+   */
+  CACHE_NODE_IDS: z.string().optional(),
 });
+
+export type HitSinkName = 'metrics' | 'redis';
 
 export type RuntimeConfig = {
   defaultTtlSeconds: number;
@@ -23,7 +38,17 @@ export type RuntimeConfig = {
   maxValueBytes: number;
   redisTimeoutMs: number;
   retryAfterSeconds: number;
+  hitSinks: HitSinkName[];
+  /** Empty unless deployed (see CACHE_NODE_IDS). */
+  cacheNodeIds: string[];
 };
+
+function hitSinksOf(raw: string | undefined, inLambda: boolean): HitSinkName[] {
+  const list = raw?.trim();
+  if (!list) return inLambda ? ['metrics'] : ['redis'];
+  if (list === 'off') return [];
+  return [...new Set(list.split(',').map((s) => s.trim() as HitSinkName))];
+}
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const parsed = runtimeConfigSchema.safeParse(env);
@@ -41,6 +66,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     maxValueBytes: c.MAX_VALUE_BYTES,
     redisTimeoutMs: c.REDIS_TIMEOUT_MS,
     retryAfterSeconds: c.RETRY_AFTER_SECONDS,
+    hitSinks: hitSinksOf(c.HIT_COUNTS, !!env.AWS_LAMBDA_FUNCTION_NAME),
+    cacheNodeIds: (c.CACHE_NODE_IDS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 

@@ -1,4 +1,7 @@
 import { EntryStore } from '../domain/entries';
+import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from '../metrics/fleet-stats';
+import { hitCounterFor, type HitCounter } from '../metrics/hit-counts';
+import type { RouteFamily } from '../metrics/names';
 import { UnavailableError } from './errors';
 import { runtimeConfig, type RuntimeConfig } from './config';
 import {
@@ -25,7 +28,17 @@ export interface Services {
   replicaReader?: RedisClient;
   entries: EntryStore;
   schemaLimits: SchemaLimits;
+  /** Hits and misses counted in this process and published in bulk (HIT_COUNTS: CloudWatch metrics and/or Redis). */
+  hits: HitCounter;
+  /** Counts one read of a route family: found or not. */
+  countRead(family: RouteFamily, found: boolean): void;
+  /** Stats answers shared by the calls within a second of each other. */
+  statsAnswers: SharedAnswer<unknown>;
+  /** Where deployed stats read the fleet's figures (CloudWatch): used when CACHE_NODE_IDS names the cache's nodes. */
+  metricData: MetricDataSource;
 }
+
+let hitCounter: HitCounter | undefined;
 
 let current: Services | undefined;
 /** Connection settings with secret credentials resolved (set by readyServices before the first build). */
@@ -41,12 +54,18 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  // The counter outlives a rebuild of the services (tests): it always writes through the current primary client.
+  const hits = (hitCounter ??= hitCounterFor(config.hitSinks, () => services().redis));
   current = {
     config,
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
     schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
+    hits,
+    countRead: (family, found) => hits.record(family, found ? 1 : 0, found ? 0 : 1),
+    statsAnswers: new SharedAnswer(1000),
+    metricData: new CloudWatchMetricData(),
   };
   return current;
 }
@@ -67,17 +86,28 @@ export async function readyServices(): Promise<Services> {
   return services();
 }
 
-/** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
+/**
+ * Forgets the process-wide services (and the client) so the next call builds them again; for tests. Counts not yet
+ * published are dropped and HIT_COUNTS is read again.
+ */
 export function resetServices(client?: RedisClient): void {
   const reader = current?.replicaReader;
+  hitCounter?.stop();
+  hitCounter = undefined;
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(client);
   reader?.disconnect();
 }
 
-/** Closes the process-wide clients, if any were made, and forgets the services (shutdown and tests). */
+/**
+ * Publishes the counts not yet published, closes the process-wide clients, if any were made, and forgets the
+ * services (shutdown and tests).
+ */
 export async function closeServices(): Promise<void> {
+  await hitCounter?.flushAll().catch(() => undefined);
+  hitCounter?.stop();
+  hitCounter = undefined;
   const client = current?.redis;
   const reader = current?.replicaReader;
   current = undefined;
