@@ -9,6 +9,7 @@ import { httpHandler } from '../shared/middleware';
  * Calls within a second of each other share one answer.
  */
 export const handler = httpHandler({
+  needsRedis: (services) => services.config.cacheNodeIds.length === 0,
   handle: async ({ query, services }) => {
     const window = parseStatsWindow(query('window'));
     const nodeIds = services.config.cacheNodeIds;

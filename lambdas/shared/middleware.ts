@@ -31,6 +31,8 @@ export interface RouteSpec<B> {
    * function's own timeout instead of REDIS_TIMEOUT_MS; each Redis command it sends is still bounded by that.
    */
   keyspaceWide?: boolean;
+  /** Whether this request needs a live Redis connection first (default yes; deployed stats read CloudWatch only). */
+  needsRedis?: (services: Services) => boolean;
 }
 
 /** Time kept back from the function's timeout to answer (and log) before Lambda cuts the invocation off. */
@@ -174,7 +176,7 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
     const budget = spec.keyspaceWide
       ? Math.max(svc.config.redisTimeoutMs, (context?.getRemainingTimeInMillis?.() ?? 0) - ANSWER_MARGIN_MS)
       : svc.config.redisTimeoutMs;
-    await whenReady(svc.redis, svc.config.redisTimeoutMs);
+    if (spec.needsRedis?.(svc) ?? true) await whenReady(svc.redis, svc.config.redisTimeoutMs);
     const result = await withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
