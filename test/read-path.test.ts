@@ -221,7 +221,7 @@ describe('cluster: no write per read; with REDIS_READ_FROM=replica the primaries
     // The replica reader connects on first use, node by node; until then the primary answers (a stronger read).
     // Warm it with passes until a whole pass leaves the primaries alone (bounded in time).
     const deadline = Date.now() + 20_000;
-    let onPrimaries: Record<string, number> = {};
+    let onPrimaries: Record<string, number>;
     do {
       const grew = await dataCommandsOn(primaries, readPass);
       onPrimaries = Object.assign({}, ...Object.values(grew).map(withoutConnectionUpkeep));
