@@ -22,7 +22,7 @@ export interface SkycacheStackProps extends StackProps {
   readonly routes?: readonly RouteDefinition[];
 }
 
-/** Handler modules that talk to CloudWatch besides the cache. */
+/** The handler module that reads CloudWatch (GetMetricData) besides the cache. */
 const STATS_HANDLER = 'stats';
 
 /**
@@ -112,6 +112,7 @@ export class SkycacheStack extends Stack {
       MAX_VALUE_BYTES: String(config.maxValueBytes),
       REDIS_TIMEOUT_MS: String(config.redisTimeoutMs),
       RETRY_AFTER_SECONDS: String(config.retryAfterSeconds),
+      HIT_COUNTS: config.exactHitCounts ? 'metrics,redis' : 'metrics',
       ...this.cache.connectionEnvironment(),
     };
 
@@ -130,7 +131,8 @@ export class SkycacheStack extends Stack {
         logLevel: config.logLevel,
         environment: {
           ...runtimeEnvironment,
-          ...(module === STATS_HANDLER ? { CACHE_REPLICATION_GROUP_ID: this.cache.replicationGroupId } : {}),
+          // The stats read the fleet's figures from CloudWatch: the service's hit/miss metrics and these nodes' own.
+          ...(module === STATS_HANDLER ? { CACHE_NODE_IDS: this.cache.nodes.map((n) => n.cacheClusterId).join(',') } : {}),
         },
       });
       this.cache.grantConnect(fn.function);

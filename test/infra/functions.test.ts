@@ -69,12 +69,20 @@ describe.each([
     }
   });
 
-  test('only the stats function is told the replication group id', () => {
+  test('only the stats function is told the cache nodes (one id per node, for its CloudWatch query)', () => {
+    const nodes = (s.config.clusterMode ? s.config.shards : 1) * (1 + s.config.replicasPerShard);
     for (const module of handlerModules()) {
       const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
       const env = t.toJSON().Resources[fnId].Properties.Environment.Variables;
-      if (module === 'stats') expect(env.CACHE_REPLICATION_GROUP_ID).toBeDefined();
-      else expect(env.CACHE_REPLICATION_GROUP_ID).toBeUndefined();
+      if (module === 'stats') expect(JSON.stringify(env.CACHE_NODE_IDS).match(/-\d{3}(?=[,"])/g)).toHaveLength(nodes);
+      else expect(env.CACHE_NODE_IDS).toBeUndefined();
+    }
+  });
+
+  test('every function counts hits in process and publishes them as CloudWatch metrics (EMF)', () => {
+    for (const module of handlerModules()) {
+      const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
+      expect(t.toJSON().Resources[fnId].Properties.Environment.Variables.HIT_COUNTS).toBe('metrics');
     }
   });
 });
