@@ -322,6 +322,17 @@ function readOptions(required: boolean): QueryParameter[] {
   ];
 }
 
+/** The POST routes that only look things up (their body names the keys, members or fields). */
+const READING_POSTS = new Set(['batchGet', 'containsSetMembers', 'getHashFields', 'rankSortedSetMember', 'scoreSortedSetMembers']);
+
+/**
+ * Whether a route only reads: it sends Redis no write command and a replica may serve it when REDIS_READ_FROM=replica
+ * (every GET, and the POSTs above). Touch and sliding GETs change the expiry, so they go to the primary.
+ */
+export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
+  return route.method === 'GET' || READING_POSTS.has(route.id);
+}
+
 /** The distinct handler modules, one Lambda function each. */
 export function handlerModules(table: readonly RouteDefinition[] = routes): string[] {
   return [...new Set(table.map((r) => r.handler))];

@@ -7,14 +7,13 @@ import { samples, type CallRoute } from '../bench/samples';
 import { readHitCounts } from '../lambdas/domain/stats';
 import { startPrimaryWithReplica, startRedisCluster, type RedisClusterProcess, type ReplicatedRedisProcess } from '../lambdas/local/redis-cluster';
 import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
-import { routes, type RouteDefinition } from '../lambdas/routes';
+import { readsOnly, routes, type RouteDefinition } from '../lambdas/routes';
 import { services } from '../lambdas/shared/services';
-import { CONNECTION_COMMANDS, commandCalls, grown, writeCommands } from './support/commandstats';
+import { commandsBetween as grown } from '../bench/lib/wire';
+import { CONNECTION_COMMANDS, commandCalls, writeCommands } from './support/commandstats';
 import { restoreServiceEnv, setServiceEnv } from './support/env';
 
-/** Routes that only read: every GET, and the POSTs that carry a list of keys, members or fields to look up. */
-const READ_POSTS = new Set(['batchGet', 'containsSetMembers', 'getHashFields', 'rankSortedSetMember', 'scoreSortedSetMembers']);
-const readRoutes = routes.filter((r) => r.method === 'GET' || READ_POSTS.has(r.id));
+const readRoutes = routes.filter(readsOnly);
 
 const ctx = lambdaContext();
 const call = async (route: RouteDefinition, request: Parameters<typeof routeEvent>[1]) => loadHandler(route.handler)(routeEvent(route, request), ctx);
