@@ -1,5 +1,4 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -101,6 +100,17 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/**
+ * Puts the invocation's context (function, request id, cold start) on the log lines, as Powertools'
+ * injectLambdaContext would; that middleware also resets keys and sampling per request, which these handlers do not
+ * use, and cost about 16 µs per request against 0.7 µs for this (bench section 1, "logger context").
+ */
+const logContext = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  before: (request) => {
+    logger.addContext(request.context);
+  },
+});
+
 /** Answers every failure as the JSON error model, with the request id, and never a stack trace. */
 const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: async (request) => {
@@ -183,7 +193,7 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
   // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and
   // middy's TimeoutError would surface as a 500. It also costs a timer and a promise per request.
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logContext())
     .use(errorResponder())
     .handler(core) as unknown as ProxyHandler;
 }
