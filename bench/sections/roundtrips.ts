@@ -47,6 +47,7 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
           await sample.setup?.(admin, call);
           await handler(proxyEvent(route, sample.request), ctx);
           await sample.setup?.(admin, call);
+          if (sample.settleMs) await new Promise((r) => setTimeout(r, sample.settleMs));
           const before = await commandCalls(admin);
           wire.reset();
           const result = await handler(proxyEvent(route, sample.request), ctx);
