@@ -60,7 +60,10 @@ export const routes: RouteDefinition[] = [
     method: 'GET',
     path: '/cache/stats',
     handler: 'stats',
-    summary: 'Hit and miss counts of GETs served by the API, and Redis figures (keys, memory, evictions, clients, ops/sec)',
+    summary:
+      'Hits and misses of the reads the API served, per route family, with the cache\'s own figures: deployed, from CloudWatch over ?window= ' +
+      '(the fleet\'s metrics, ElastiCache CPU, memory, evictions, connections, replication lag); locally, the counts in Redis and Redis INFO',
+    query: [{ name: 'window', required: false, description: 'deployed: 5m, 1h (default) or 24h; anything else is a 400' }],
   },
   {
     id: 'getEntry',
