@@ -33,8 +33,17 @@ export function valueOfSize(bytes: number): { data: string } {
   return { data: 'x'.repeat(Math.max(0, bytes - '{"data":""}'.length)) };
 }
 
-const entry = (value: unknown) => `1:${Date.now()}:${Date.now()}:${JSON.stringify(value)}`;
-const put = (key: string, value: unknown = valueOfSize(512)) => (r: Redis) => r.set(`k:${key}`, entry(value), 'EX', 3600);
+/** An entry in the stored form the write script makes (docs/storage.md), expiring an hour from now. */
+export function storedEntry(value: unknown, ttlMs = 3_600_000): { raw: string; expiresAt: number } {
+  const now = Date.now();
+  const expiresAt = now + ttlMs;
+  return { raw: `x${String(expiresAt).padStart(15, '0')}:1:${now}:${now}:${ttlMs}:0:${JSON.stringify(value)}`, expiresAt };
+}
+const entry = (value: unknown) => storedEntry(value).raw;
+const put = (key: string, value: unknown = valueOfSize(512)) => (r: Redis) => {
+  const { raw, expiresAt } = storedEntry(value);
+  return r.set(`k:${key}`, raw, 'PXAT', expiresAt);
+};
 
 export const samples: Record<string, RouteSample[]> = {
   getCacheStats: [

@@ -81,7 +81,8 @@ describe('single node: a run of reads sends no write command', () => {
     const grew = (await dataCommandsOn([redis.port], async () => {
       for (const key of ['bench:get', 'bench:absent']) await call(getEntry, { pathParameters: { key } });
     }))[redis.port];
-    expect(Object.keys(withoutConnectionUpkeep(grew)).sort()).toEqual(['get', 'pttl']);
+    // The stored entry carries its expiry: one GET, nothing else.
+    expect(withoutConnectionUpkeep(grew)).toEqual({ get: 2 });
   });
 });
 
@@ -111,7 +112,11 @@ describe('old-format entries still read', () => {
   ])('%s', async (_name, stored, tags) => {
     const t = 1_795_755_710_114;
     await admin.set('k:old', stored(t), 'PX', 600_000);
+    await read('warm-up'); // the client connected (its INFO ready check) before measuring
+    const before = await commandCalls(redis.port);
     const { status, body } = await read('old');
+    // An older form does not carry its expiry: the read asks PTTL too (until the entry's next write).
+    expect(withoutConnectionUpkeep(grown(before, await commandCalls(redis.port)))).toEqual({ get: 1, pttl: 1 });
     expect(status).toBe(200);
     expect(body).toEqual({
       key: 'old',
@@ -125,6 +130,34 @@ describe('old-format entries still read', () => {
     // And through the batch and counter reads, which share the decoding.
     const batch = await call(routes.find((r) => r.id === 'batchGet')!, { body: { keys: ['old'] } });
     expect(JSON.parse(batch.body).items[0]).toMatchObject({ key: 'old', found: true, version: 4, ttl: 600, tags });
+  });
+
+  test('the next write stores the current form, whose expiry moves with touch, persist, sliding reads and counters', async () => {
+    await admin.set('k:old', '4:1:2:600000:0:7', 'PX', 600_000);
+    const setEntry = routes.find((r) => r.id === 'setEntry')!;
+    expect((await call(setEntry, { body: { key: 'old', value: 8, ttl: 300 } })).statusCode).toBe(200);
+    const stored = (await admin.get('k:old'))!;
+    expect(stored).toMatch(/^x\d{15}:5:1:\d+:300000:0:8$/);
+    // The expiry in the entry is Redis's own expiry of the key, to the millisecond.
+    expect(Number(stored.slice(1, 16))).toBe(Number(await admin.pexpiretime('k:old')));
+    expect((await read('old')).body).toMatchObject({ value: 8, version: 5, ttl: 300 });
+    const byId = (id: string) => routes.find((r) => r.id === id)!;
+    const expiryOf = async () => Number((await admin.get('k:old'))!.slice(1, 16));
+    await call(byId('touchEntry'), { pathParameters: { key: 'old' }, body: { ttl: 9000 } });
+    expect((await read('old')).body.ttl).toBe(9000);
+    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    await call(byId('persistEntry'), { pathParameters: { key: 'old' } });
+    expect(await expiryOf()).toBe(0);
+    expect((await read('old')).body.ttl).toBeNull();
+    await call(getEntry, { pathParameters: { key: 'old' }, query: { touch: '120' } });
+    expect((await read('old')).body.ttl).toBe(120);
+    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    await call(byId('incrementCounter'), { pathParameters: { key: 'old' }, body: { by: 2 } });
+    expect((await read('old')).body).toMatchObject({ value: 10, ttl: 120 });
+    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    await call(getEntry, { pathParameters: { key: 'old' }, query: { sliding: 'true' } });
+    expect((await read('old')).body.ttl).toBe(300); // the ttl of the last write that named one
+    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
   });
 
   test('a plain string written by another client reads as a string with version 0', async () => {

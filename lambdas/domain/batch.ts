@@ -64,6 +64,7 @@ export async function getMany(store: EntryStore, keys: readonly string[], consis
           else if (reply[0] === '!TYPE') found.set(key, { key, found: false, error: wrongType(String(reply[1])) });
           else {
             bytes += reply[0].length;
+            // pttl -3: the entry carries its expiry (decodeEntry reads it from there).
             const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
             found.set(key, { key, found: true, ...entry });
           }

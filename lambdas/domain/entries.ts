@@ -78,38 +78,60 @@ export interface TtlInfo {
 /** Keys fetched per SCAN step during prefix invalidation: big enough to be quick, small enough not to stall Redis. */
 const SCAN_COUNT = 1000;
 
-const HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
+/** The current form: `x<expiresAtMs, 15 digits>:<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:`. */
+const HEADER = /^x(\d{15}):(\d+):(\d+):(\d+):(\d+):(\d+):/;
+/** Still read: the tags form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:` and the first form. */
+const TAGS_HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
 const FIRST_HEADER = /^(\d+):(\d+):(\d+):/;
 
 /**
- * Decodes the stored form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`,
- * and the first form `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (entries written before tags existed).
- * Tags JSON is ASCII (encodeTags), so its byte length is its length in characters.
+ * Whether the stored string carries its own expiry (the current form): then a read needs no PTTL. Any other string
+ * (an older form, or one another client wrote) needs the key's PTTL for its `ttl`.
  */
-export function decodeEntry(key: string, raw: string, pttl: number): Entry {
-  let m = HEADER.exec(raw);
+export function carriesExpiry(raw: string): boolean {
+  return raw.charCodeAt(0) === 120 /* x */ && HEADER.test(raw);
+}
+
+/**
+ * Decodes the stored forms (docs/storage.md): the current one, whose absolute expiry gives the remaining TTL against
+ * this machine's clock, and the older ones (tags form, first form), whose `pttl` the caller read. Tags JSON is
+ * ASCII (encodeTags), so its byte length is its length in characters.
+ */
+export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now()): Entry {
+  let version: string | undefined;
+  let created = '';
+  let updated = '';
   let tags: string[] = [];
-  let valueAt: number;
-  if (m) {
-    const tagsLength = Number(m[5]);
-    if (tagsLength > 0) tags = parseTags(raw.slice(m[0].length, m[0].length + tagsLength));
-    valueAt = m[0].length + tagsLength;
-  } else {
-    m = FIRST_HEADER.exec(raw);
-    valueAt = m ? m[0].length : 0;
+  let valueAt = 0;
+  let ttl = ttlSecondsOf(pttl);
+  const current = HEADER.exec(raw);
+  const older = current ? null : (TAGS_HEADER.exec(raw) ?? FIRST_HEADER.exec(raw));
+  if (current) {
+    [, , version, created, updated] = current;
+    const tagsLength = Number(current[6]);
+    if (tagsLength > 0) tags = parseTags(raw.slice(current[0].length, current[0].length + tagsLength));
+    valueAt = current[0].length + tagsLength;
+    const expiresAt = Number(current[1]);
+    // The key exists, so it has at least a moment left, even if this clock runs a little ahead of Redis's.
+    ttl = expiresAt === 0 ? null : Math.max(1, Math.ceil((expiresAt - now) / 1000));
+  } else if (older) {
+    [, version, created, updated] = older;
+    const tagsLength = older.length > 5 ? Number(older[5]) : 0;
+    if (tagsLength > 0) tags = parseTags(raw.slice(older[0].length, older[0].length + tagsLength));
+    valueAt = older[0].length + tagsLength;
   }
-  const value = m ? parseJson(raw.slice(valueAt)) : NOT_JSON;
-  if (!m || value === NOT_JSON) {
+  const value = version === undefined ? NOT_JSON : parseJson(raw.slice(valueAt));
+  if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
     return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '', tags: [] };
   }
   return {
     key,
     value,
-    ttl: ttlSecondsOf(pttl),
-    version: Number(m[1]),
-    createdAt: new Date(Number(m[2])).toISOString(),
-    updatedAt: new Date(Number(m[3])).toISOString(),
+    ttl,
+    version: Number(version),
+    createdAt: new Date(Number(created)).toISOString(),
+    updatedAt: new Date(Number(updated)).toISOString(),
     tags,
   };
 }
@@ -150,8 +172,9 @@ export class EntryStore {
   }
 
   /**
-   * Reads an entry. A plain read is read commands only (GET and PTTL, one round trip), sent to a replica when
-   * replicas serve reads and the caller did not ask for a strong read; it counts nothing in Redis (the process
+   * Reads an entry. A plain read is one GET — the entry carries its absolute expiry, so the remaining TTL costs
+   * nothing more (an entry stored in an older form, until its next write, also asks PTTL) — sent to a replica when
+   * replicas serve reads and the caller did not ask for a strong read. It counts nothing in Redis (the process
    * counts hits and misses in memory, lambdas/metrics/hit-counts.ts). Touch and sliding reads change the expiry,
    * so they are one script on the primary.
    */
@@ -159,8 +182,12 @@ export class EntryStore {
     const rk = entryKey(key);
     if (!options.touchTtlSeconds && !options.sliding) {
       const reader = this.readerFor(options.consistency);
-      const [raw, pttl] = await this.run(rk, () => Promise.all([reader.get(rk), reader.pttl(rk)]));
-      return raw === null ? null : decodeEntry(key, raw, pttl);
+      const raw = await this.run(rk, () => reader.get(rk));
+      if (raw === null) return null;
+      if (carriesExpiry(raw)) return decodeEntry(key, raw);
+      const pttl = await this.run(rk, () => reader.pttl(rk));
+      // Gone between the two reads (expired or deleted): a miss, as a later read would be.
+      return pttl === -2 ? null : decodeEntry(key, raw, pttl);
     }
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>
