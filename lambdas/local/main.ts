@@ -2,37 +2,46 @@
  * `npm start`: the cache API on this machine, served by the same handlers as in Lambda.
  * PORT (default 3000); REDIS_URL or REDIS_CLUSTER_NODES to use an existing Redis; without them a private
  * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
+ * SHUTDOWN_GRACE_MS (default 10000): how long requests in flight may run on after SIGTERM/SIGINT.
  */
+import { closeGracefully, stopOnSignals, stopWhenOrphaned, survivesRequestErrors } from './lifecycle';
 import { startRedisProcess, type RedisProcess } from './redis-process';
 import { closeServices } from '../shared/services';
 import { startLocalServer } from './server';
 
+const log = (line: string) => console.log(`skycache: ${line}`);
+
 async function main(): Promise<void> {
+  survivesRequestErrors((line) => console.error(`skycache: ${line}`));
   let redisProcess: RedisProcess | undefined;
+  // Whatever ends the process through Node (exit, a fatal error) takes the private redis-server with it; a SIGKILL
+  // is covered by redis-server's parent-death signal (redis-process.ts).
+  process.on('exit', () => redisProcess?.process.kill('SIGKILL'));
   if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
     redisProcess = await startRedisProcess({
       maxmemory: process.env.LOCAL_MAXMEMORY ?? '256mb',
       maxmemoryPolicy: process.env.LOCAL_MAXMEMORY_POLICY ?? 'allkeys-lru',
     });
     process.env.REDIS_URL = redisProcess.url;
-    console.log(`skycache: started a private redis-server at ${redisProcess.url}`);
+    log(`started a private redis-server at ${redisProcess.url} (pid ${redisProcess.process.pid})`);
   }
   const port = Number(process.env.PORT ?? 3000);
   const server = await startLocalServer({ port, host: process.env.HOST ?? '127.0.0.1' });
-  console.log(`skycache: listening on ${server.url}`);
+  log(`listening on ${server.url} (pid ${process.pid})`);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`skycache: ${signal} received, shutting down`);
-    await server.close();
-    await closeServices();
-    await redisProcess?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000);
+  const shutdown = stopOnSignals({
+    log,
+    // Draining, then closing the Redis clients and the private redis-server, each bounded.
+    timeoutMs: graceMs + 5_000,
+    stop: async () => {
+      await closeGracefully(server.server, graceMs);
+      await closeServices();
+      await redisProcess?.stop();
+    },
+  });
+  // Under `npm start` the service lives as long as npm does, even when npm is killed too hard to tell it.
+  if (process.env.npm_lifecycle_event) stopWhenOrphaned(() => shutdown('parent process exited'));
 }
 
 main().catch((e: Error) => {

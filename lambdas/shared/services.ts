@@ -1,4 +1,6 @@
+import { withCollectionScripts } from '../domain/collection-scripts';
 import { EntryStore } from '../domain/entries';
+import { withScripts } from '../domain/scripts';
 import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from '../metrics/fleet-stats';
 import { hitCounterFor, type HitCounter } from '../metrics/hit-counts';
 import type { RouteFamily } from '../metrics/names';
@@ -54,6 +56,7 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  for (const client of [redis, replicaReader]) if (client) defineScripts(client);
   // The counter outlives a rebuild of the services (tests): it always writes through the current primary client.
   const hits = (hitCounter ??= hitCounterFor(config.hitSinks, () => services().redis));
   current = {
@@ -68,6 +71,17 @@ export function services(): Services {
     metricData: new CloudWatchMetricData(),
   };
   return current;
+}
+
+/**
+ * Registers every script as a command before the client carries its first command. ioredis copies a client's
+ * script commands into each auto-pipeline when it makes one: a script defined later (lazily, on first use) is
+ * missing from a pipeline another request opened in the same tick, and that request fails
+ * ("pipeline[name] is not a function").
+ */
+function defineScripts(client: RedisClient): void {
+  withScripts(client);
+  withCollectionScripts(client);
 }
 
 /**
