@@ -6,7 +6,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
-import type { SchemaLimits } from '../lambdas/shared/schemas';
+import { runtimeEnvironment, statsEnvironment } from '../lambdas/core/config';
+import { schemaLimitsOf } from '../lambdas/http/schemas';
 import { nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
@@ -101,21 +102,9 @@ export class SkycacheStack extends Stack {
       removalPolicy: config.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
     });
 
-    const limits: SchemaLimits = {
-      maxTtlSeconds: config.maxTtlSeconds,
-      maxKeyBytes: config.maxKeyBytes,
-      maxInvalidateKeys: config.maxInvalidateKeys,
-    };
     const timeout = Duration.seconds(config.lambdaTimeoutSeconds);
-    const runtimeEnvironment = {
-      DEFAULT_TTL_SECONDS: String(config.defaultTtlSeconds),
-      MAX_TTL_SECONDS: String(config.maxTtlSeconds),
-      MAX_VALUE_BYTES: String(config.maxValueBytes),
-      REDIS_TIMEOUT_MS: String(config.redisTimeoutMs),
-      RETRY_AFTER_SECONDS: String(config.retryAfterSeconds),
-      HIT_COUNTS: config.exactHitCounts ? 'metrics,redis' : 'metrics',
-      ...this.cache.connectionEnvironment(),
-    };
+    // The functions read their limits from this environment, API Gateway's models from the same settings.
+    const functionEnvironment = { ...runtimeEnvironment(config), ...this.cache.connectionEnvironment() };
 
     this.functions = new Map();
     for (const module of handlerModules([...routes])) {
@@ -131,9 +120,9 @@ export class SkycacheStack extends Stack {
         logEncryptionKey: key,
         logLevel: config.logLevel,
         environment: {
-          ...runtimeEnvironment,
+          ...functionEnvironment,
           // The stats read the fleet's figures from CloudWatch: the service's hit/miss metrics and these nodes' own.
-          ...(module === STATS_HANDLER ? { CACHE_NODE_IDS: this.cache.nodes.map((n) => n.cacheClusterId).join(',') } : {}),
+          ...(module === STATS_HANDLER ? statsEnvironment(this.cache.nodes.map((n) => n.cacheClusterId)) : {}),
         },
       });
       this.cache.grantConnect(fn.function);
@@ -153,7 +142,7 @@ export class SkycacheStack extends Stack {
     this.api = new Api(this, 'Api', {
       routes,
       functions: new Map<string, lambda.IFunction>([...this.functions].map(([m, f]) => [m, f.function])),
-      schemaLimits: limits,
+      schemaLimits: schemaLimitsOf(config),
       authMode: config.authMode,
       stageName: config.stageName,
       throttleRateLimit: config.throttleRateLimit,

@@ -3,7 +3,7 @@ import { handler as getEntry } from '../lambdas/handlers/get-entry';
 import { handler as invalidate } from '../lambdas/handlers/invalidate';
 import { handler as setEntry } from '../lambdas/handlers/set-entry';
 import { handler as stats } from '../lambdas/handlers/stats';
-import { resetServices } from '../lambdas/shared/services';
+import { resetServices } from '../lambdas/services';
 import { jsonEvent, lambdaContext, proxyEvent } from './support/events';
 import { useRedisServer } from './support/redis';
 

@@ -4,7 +4,7 @@ import { handler as stats } from '../lambdas/handlers/stats';
 import { MAX_METRIC_QUERIES, MAX_REPORTED_NODES, SharedAnswer, fleetStatsQuery } from '../lambdas/metrics/fleet-stats';
 import { EmfHitSink, HitCounter, type HitSink } from '../lambdas/metrics/hit-counts';
 import { ROUTE_FAMILIES, type HitCounts } from '../lambdas/metrics/names';
-import { closeServices } from '../lambdas/shared/services';
+import { closeServices } from '../lambdas/services';
 import { lambdaContext, proxyEvent } from './support/events';
 import { restoreServiceEnv, setServiceEnv } from './support/env';
 

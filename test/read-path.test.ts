@@ -8,7 +8,7 @@ import { readHitCounts } from '../lambdas/domain/stats';
 import { startPrimaryWithReplica, startRedisCluster, type RedisClusterProcess, type ReplicatedRedisProcess } from '../lambdas/local/redis-cluster';
 import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
 import { readsOnly, routes, type RouteDefinition } from '../lambdas/routes';
-import { services } from '../lambdas/shared/services';
+import { services } from '../lambdas/services';
 import { commandsBetween as grown } from '../bench/lib/wire';
 import { CONNECTION_COMMANDS, commandCalls, writeCommands } from './support/commandstats';
 import { restoreServiceEnv, setServiceEnv } from './support/env';

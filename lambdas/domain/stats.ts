@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { countField, emptyCounts, hitRatio, ROUTE_FAMILIES, type HitCounts, type RouteFamily } from '../metrics/names';
-import { hitCountKeys } from '../shared/keyspace';
-import { forEachPrimary, isCluster, replicaOf, translateRedisError, type RedisClient } from '../shared/redis';
+import { hitCountKeys } from '../core/keyspace';
+import { forEachPrimary, isCluster, replicaOf, translateRedisError, type RedisClient } from '../core/redis';
 
 export interface CacheStats {
   source: 'redis';

@@ -1,16 +1,15 @@
 import { readHitCounts, readStats } from '../domain/stats';
 import { parseStatsWindow, readFleetStats } from '../metrics/fleet-stats';
 import { hitRatio, ROUTE_FAMILIES } from '../metrics/names';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { json } from '../http/results';
+import { routedHandler, type Operation } from '../http/middleware';
 
 /**
  * GET /cache/stats[?window=5m|1h|24h]. Deployed (CACHE_NODE_IDS set): the fleet's hit/miss metrics and ElastiCache's
  * own figures over the window, from one CloudWatch call (and, with exact counts on, the counts in Redis since they
- * began). Elsewhere: the counts flushed to Redis and Redis INFO.
- * Calls within a second of each other share one answer.
+ * began). Elsewhere: the counts flushed to Redis and Redis INFO. Calls within a second of each other share one answer.
  */
-export const handler = httpHandler({
+const read: Operation<undefined> = {
   needsRedis: ({ config }) => config.cacheNodeIds.length === 0 || config.hitSinks.includes('redis'),
   handle: async ({ query, services }) => {
     const window = parseStatsWindow(query('window'));
@@ -29,4 +28,6 @@ export const handler = httpHandler({
         );
     return json(200, await answer);
   },
-});
+};
+
+export const handler = routedHandler({ getCacheStats: read });

@@ -6,30 +6,28 @@
  */
 import { closeGracefully, stopOnSignals, stopWhenOrphaned, survivesRequestErrors } from './lifecycle';
 import { startRedisProcess, type RedisProcess } from './redis-process';
-import { closeServices } from '../shared/services';
+import { ENV, localServerSettingsFromEnv } from '../core/config';
+import { closeServices } from '../services';
 import { startLocalServer } from './server';
 
 const log = (line: string) => console.log(`skycache: ${line}`);
 
 async function main(): Promise<void> {
   survivesRequestErrors((line) => console.error(`skycache: ${line}`));
+  const settings = localServerSettingsFromEnv();
   let redisProcess: RedisProcess | undefined;
   // Whatever ends the process through Node (exit, a fatal error) takes the private redis-server with it; a SIGKILL
   // is covered by redis-server's parent-death signal (redis-process.ts).
   process.on('exit', () => redisProcess?.process.kill('SIGKILL'));
-  if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
-    redisProcess = await startRedisProcess({
-      maxmemory: process.env.LOCAL_MAXMEMORY ?? '256mb',
-      maxmemoryPolicy: process.env.LOCAL_MAXMEMORY_POLICY ?? 'allkeys-lru',
-    });
-    process.env.REDIS_URL = redisProcess.url;
+  if (!settings.redisGiven) {
+    redisProcess = await startRedisProcess({ maxmemory: settings.maxmemory, maxmemoryPolicy: settings.maxmemoryPolicy });
+    process.env[ENV.redisUrl] = redisProcess.url;
     log(`started a private redis-server at ${redisProcess.url} (pid ${redisProcess.process.pid})`);
   }
-  const port = Number(process.env.PORT ?? 3000);
-  const server = await startLocalServer({ port, host: process.env.HOST ?? '127.0.0.1' });
+  const server = await startLocalServer({ port: settings.port, host: settings.host });
   log(`listening on ${server.url} (pid ${process.pid})`);
 
-  const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000);
+  const graceMs = settings.shutdownGraceMs;
   const shutdown = stopOnSignals({
     log,
     // Draining, then closing the Redis clients and the private redis-server, each bounded.

@@ -1,5 +1,5 @@
 import type { GetMetricDataInput, GetMetricDataOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { CacheError } from '../shared/errors';
+import { CacheError } from '../core/errors';
 import {
   emptyCounts,
   FAMILY_DIMENSION,

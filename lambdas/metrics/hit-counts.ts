@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { hitCountKeys } from '../shared/keyspace';
-import type { HitSinkName } from '../shared/config';
-import type { RedisClient } from '../shared/redis';
+import { hitCountKeys } from '../core/keyspace';
+import type { HitSinkName } from '../core/config';
+import type { RedisClient } from '../core/redis';
 import {
   countField,
   emptyCounts,

@@ -16,7 +16,7 @@ export interface NetworkProps {
   readonly cachePort: number;
   /**
    * AWS APIs the functions call, each reached through an interface endpoint (the subnets have no route out).
-   * @default Secrets Manager, CloudWatch (monitoring) and ElastiCache
+   * @default Secrets Manager, CloudWatch (monitoring: the stats function's GetMetricData) and ElastiCache
    */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
   /** @default logs.RetentionDays.TWO_WEEKS */

@@ -85,6 +85,14 @@ describe.each([
       expect(t.toJSON().Resources[fnId].Properties.Environment.Variables.HIT_COUNTS).toBe('metrics');
     }
   });
+
+  test('no API function is told the replication group id (only the exporter uses it)', () => {
+    for (const module of handlerModules()) {
+      const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
+      const env = t.toJSON().Resources[fnId].Properties.Environment.Variables;
+      expect(env.CACHE_REPLICATION_GROUP_ID).toBeUndefined();
+    }
+  });
 });
 
 describe.each([

@@ -43,6 +43,8 @@ describe.each([
         SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }],
       });
     }
+    // The stats function calls CloudWatch's API (GetMetricData); nothing else needs an endpoint.
+    expect(Object.keys(t.findResources('AWS::EC2::VPCEndpoint'))).toHaveLength(3);
   });
 
   test('only the API functions reach the cache, and only on the cache port', () => {

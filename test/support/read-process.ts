@@ -4,7 +4,7 @@
  * prints what it did. Its environment (REDIS_URL, HIT_COUNTS) comes from the test.
  */
 import { handler } from '../../lambdas/handlers/get-entry';
-import { closeServices } from '../../lambdas/shared/services';
+import { closeServices } from '../../lambdas/services';
 import { lambdaContext, proxyEvent } from './events';
 
 async function main(): Promise<void> {

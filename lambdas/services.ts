@@ -1,13 +1,18 @@
-import { withCollectionScripts } from '../domain/collection-scripts';
-import { EntryStore } from '../domain/entries';
-import { withScripts } from '../domain/scripts';
-import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from '../metrics/fleet-stats';
-import { hitCounterFor, type HitCounter } from '../metrics/hit-counts';
-import type { RouteFamily } from '../metrics/names';
-import { UnavailableError } from './errors';
-import { runtimeConfig, type RuntimeConfig } from './config';
+import { withCollectionScripts } from './domain/collection-scripts';
+import { collectionLimits } from './domain/collections';
+import { CounterStore } from './domain/counters';
+import { EntryStore } from './domain/entries';
+import { withScripts } from './domain/scripts';
+import { HashStore } from './domain/hashes';
+import { ListStore } from './domain/lists';
+import { SetStore } from './domain/sets';
+import { SortedSetStore } from './domain/sorted-sets';
+import { UnavailableError } from './core/errors';
+import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
+import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from './metrics/fleet-stats';
+import { hitCounterFor, type HitCounter } from './metrics/hit-counts';
+import type { RouteFamily } from './metrics/names';
 import {
-  connectionSettingsFromEnv,
   createRedisClient,
   createReplicaReader,
   sharedRedis,
@@ -15,8 +20,8 @@ import {
   withSecretCredentials,
   type RedisClient,
   type RedisConnectionSettings,
-} from './redis';
-import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './schemas';
+} from './core/redis';
+import { schemaLimitsOf, type SchemaLimits } from './http/schemas';
 
 /**
  * What a handler needs, built once per process (a Lambda container or the local server) and reused by every
@@ -29,6 +34,11 @@ export interface Services {
   /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
   replicaReader?: RedisClient;
   entries: EntryStore;
+  lists: ListStore;
+  sets: SetStore;
+  hashes: HashStore;
+  sortedSets: SortedSetStore;
+  counters: CounterStore;
   schemaLimits: SchemaLimits;
   /** Hits and misses counted in this process and published in bulk (HIT_COUNTS: CloudWatch metrics and/or Redis). */
   hits: HitCounter;
@@ -48,7 +58,7 @@ let resolvedSettings: RedisConnectionSettings | undefined;
 
 export function services(): Services {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     // Never build a client without the credentials the secret holds: the caller must await readyServices().
     throw new UnavailableError('the cache credentials have not been read yet; retry shortly');
   }
@@ -57,6 +67,7 @@ export function services(): Services {
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
   for (const client of [redis, replicaReader]) if (client) defineScripts(client);
+  const collections = collectionLimits(config);
   // The counter outlives a rebuild of the services (tests): it always writes through the current primary client.
   const hits = (hitCounter ??= hitCounterFor(config.hitSinks, () => services().redis));
   current = {
@@ -64,7 +75,13 @@ export function services(): Services {
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
-    schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
+    // Collection reads go to a replica when replicas serve reads (each store's readerFor).
+    lists: new ListStore(redis, collections, replicaReader),
+    sets: new SetStore(redis, collections, replicaReader),
+    hashes: new HashStore(redis, collections, replicaReader),
+    sortedSets: new SortedSetStore(redis, collections, replicaReader),
+    counters: new CounterStore(redis, config),
+    schemaLimits: schemaLimitsOf(config),
     hits,
     countRead: (family, found) => hits.record(family, found ? 1 : 0, found ? 0 : 1),
     statsAnswers: new SharedAnswer(1000),
@@ -90,7 +107,7 @@ function defineScripts(client: RedisClient): void {
  */
 export async function readyServices(): Promise<Services> {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     const config = runtimeConfig();
     const settings = connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
     resolvedSettings = await withSecretCredentials(settings).catch(() => {
