@@ -51,54 +51,48 @@ async function dataCommandsOn(ports: number[], work: () => Promise<void>): Promi
 const withoutConnectionUpkeep = (counts: Record<string, number>) =>
   Object.fromEntries(Object.entries(counts).filter(([name]) => !CONNECTION_COMMANDS.has(name)));
 
+/** A private redis-server for the enclosing describe, a plain client on it, and the services pointed at it. */
+function privateRedis(env: Record<string, string | undefined>): { redis: RedisProcess; admin: Redis } {
+  const ctx = {} as { redis: RedisProcess; admin: Redis };
+  beforeAll(async () => {
+    ctx.redis = await startRedisProcess();
+    ctx.admin = new Redis(ctx.redis.url);
+    await setServiceEnv({ REDIS_URL: ctx.redis.url, REDIS_CLUSTER_NODES: undefined, ...env });
+  });
+  afterAll(async () => {
+    ctx.admin?.disconnect();
+    await restoreServiceEnv();
+    await ctx.redis?.stop();
+  });
+  return ctx;
+}
+
 afterAll(() => restoreServiceEnv());
 
 describe('single node: a run of reads sends no write command', () => {
-  let redis: RedisProcess;
-  let admin: Redis;
-  beforeAll(async () => {
-    redis = await startRedisProcess();
-    admin = new Redis(redis.url);
-    // As in Lambda: counts go to CloudWatch (EMF), nothing to Redis.
-    await setServiceEnv({ REDIS_URL: redis.url, REDIS_CLUSTER_NODES: undefined, HIT_COUNTS: 'metrics' });
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await restoreServiceEnv();
-    await redis?.stop();
-  });
+  // As in Lambda: counts go to CloudWatch (EMF), nothing to Redis.
+  const ctx = privateRedis({ HIT_COUNTS: 'metrics' });
 
   test('entries, batch get, ttl, counters, stats and every collection read: INFO commandstats before and after', async () => {
-    await setUpReads(admin);
+    await setUpReads(ctx.admin);
     await readPass(); // warm: scripts loaded, connections open
-    const grew = (await dataCommandsOn([redis.port], readPass))[redis.port];
-    expect(await writeCommands(redis.port, Object.keys(grew))).toEqual([]);
+    const grew = (await dataCommandsOn([ctx.redis.port], readPass))[ctx.redis.port];
+    expect(await writeCommands(ctx.redis.port, Object.keys(grew))).toEqual([]);
     expect(grew.get).toBeGreaterThan(0);
   });
 
   test('an entry read is plain read commands, no script', async () => {
     const getEntry = routes.find((r) => r.id === 'getEntry')!;
-    const grew = (await dataCommandsOn([redis.port], async () => {
+    const grew = (await dataCommandsOn([ctx.redis.port], async () => {
       for (const key of ['bench:get', 'bench:absent']) await call(getEntry, { pathParameters: { key } });
-    }))[redis.port];
+    }))[ctx.redis.port];
     // The stored entry carries its expiry: one GET, nothing else.
     expect(withoutConnectionUpkeep(grew)).toEqual({ get: 2 });
   });
 });
 
 describe('old-format entries still read', () => {
-  let redis: RedisProcess;
-  let admin: Redis;
-  beforeAll(async () => {
-    redis = await startRedisProcess();
-    admin = new Redis(redis.url);
-    await setServiceEnv({ REDIS_URL: redis.url, REDIS_CLUSTER_NODES: undefined, HIT_COUNTS: 'off' });
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await restoreServiceEnv();
-    await redis?.stop();
-  });
+  const ctx = privateRedis({ HIT_COUNTS: 'off' });
 
   const getEntry = routes.find((r) => r.id === 'getEntry')!;
   const read = async (key: string) => {
@@ -111,12 +105,12 @@ describe('old-format entries still read', () => {
     ['tags form: version:createdAt:updatedAt:ttl:tagsLength:tags value', (t: number) => `4:${t - 5000}:${t}:600000:9:["x","y"]{"a":[1,2]}`, ['x', 'y']],
   ])('%s', async (_name, stored, tags) => {
     const t = 1_795_755_710_114;
-    await admin.set('k:old', stored(t), 'PX', 600_000);
+    await ctx.admin.set('k:old', stored(t), 'PX', 600_000);
     await read('warm-up'); // the client connected (its INFO ready check) before measuring
-    const before = await commandCalls(redis.port);
+    const before = await commandCalls(ctx.redis.port);
     const { status, body } = await read('old');
     // An older form does not carry its expiry: the read asks PTTL too (until the entry's next write).
-    expect(withoutConnectionUpkeep(grown(before, await commandCalls(redis.port)))).toEqual({ get: 1, pttl: 1 });
+    expect(withoutConnectionUpkeep(grown(before, await commandCalls(ctx.redis.port)))).toEqual({ get: 1, pttl: 1 });
     expect(status).toBe(200);
     expect(body).toEqual({
       key: 'old',
@@ -133,35 +127,35 @@ describe('old-format entries still read', () => {
   });
 
   test('the next write stores the current form, whose expiry moves with touch, persist, sliding reads and counters', async () => {
-    await admin.set('k:old', '4:1:2:600000:0:7', 'PX', 600_000);
+    await ctx.admin.set('k:old', '4:1:2:600000:0:7', 'PX', 600_000);
     const setEntry = routes.find((r) => r.id === 'setEntry')!;
     expect((await call(setEntry, { body: { key: 'old', value: 8, ttl: 300 } })).statusCode).toBe(200);
-    const stored = (await admin.get('k:old'))!;
+    const stored = (await ctx.admin.get('k:old'))!;
     expect(stored).toMatch(/^x\d{15}:5:1:\d+:300000:0:8$/);
     // The expiry in the entry is Redis's own expiry of the key, to the millisecond.
-    expect(Number(stored.slice(1, 16))).toBe(Number(await admin.pexpiretime('k:old')));
+    expect(Number(stored.slice(1, 16))).toBe(Number(await ctx.admin.pexpiretime('k:old')));
     expect((await read('old')).body).toMatchObject({ value: 8, version: 5, ttl: 300 });
     const byId = (id: string) => routes.find((r) => r.id === id)!;
-    const expiryOf = async () => Number((await admin.get('k:old'))!.slice(1, 16));
+    const expiryOf = async () => Number((await ctx.admin.get('k:old'))!.slice(1, 16));
     await call(byId('touchEntry'), { pathParameters: { key: 'old' }, body: { ttl: 9000 } });
     expect((await read('old')).body.ttl).toBe(9000);
-    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    expect(await expiryOf()).toBe(Number(await ctx.admin.pexpiretime('k:old')));
     await call(byId('persistEntry'), { pathParameters: { key: 'old' } });
     expect(await expiryOf()).toBe(0);
     expect((await read('old')).body.ttl).toBeNull();
     await call(getEntry, { pathParameters: { key: 'old' }, query: { touch: '120' } });
     expect((await read('old')).body.ttl).toBe(120);
-    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    expect(await expiryOf()).toBe(Number(await ctx.admin.pexpiretime('k:old')));
     await call(byId('incrementCounter'), { pathParameters: { key: 'old' }, body: { by: 2 } });
     expect((await read('old')).body).toMatchObject({ value: 10, ttl: 120 });
-    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    expect(await expiryOf()).toBe(Number(await ctx.admin.pexpiretime('k:old')));
     await call(getEntry, { pathParameters: { key: 'old' }, query: { sliding: 'true' } });
     expect((await read('old')).body.ttl).toBe(300); // the ttl of the last write that named one
-    expect(await expiryOf()).toBe(Number(await admin.pexpiretime('k:old')));
+    expect(await expiryOf()).toBe(Number(await ctx.admin.pexpiretime('k:old')));
   });
 
   test('a plain string written by another client reads as a string with version 0', async () => {
-    await admin.set('k:foreign', 'hello');
+    await ctx.admin.set('k:foreign', 'hello');
     expect((await read('foreign')).body).toMatchObject({ value: 'hello', version: 0, ttl: null });
   });
 });
