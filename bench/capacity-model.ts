@@ -66,7 +66,7 @@ export interface CapacityInputs {
   reservedMemoryPercent: number;
   /** Fill of the remaining memory we plan for, leaving headroom for growth and fragmentation. */
   targetMemoryFill: number;
-  /** Operations per second one primary serves at the CPU we plan for (GET is a small Lua script). */
+  /** Operations per second one primary serves at the CPU we plan for (a read is plain read commands, a write a small Lua script). */
   opsPerPrimary: number;
   replicasPerShard: number;
   engine: 'valkey' | 'redis';

@@ -91,6 +91,11 @@ const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const dec = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+/** Bytes of replication stream per entry write: the SET the script replicates (RESP framing, key, header, value, PX). */
+function replicatedWriteBytes(i: CapacityInputs): number {
+  return i.keyBytes + i.objectBytes + 60 + 40;
+}
+
 function plan(r: CapacityResult): string {
   const i = r.inputs;
   const c = r.cluster;
@@ -236,9 +241,16 @@ export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[
     '## Plans',
     '',
     `Memory headroom: ElastiCache's reserved-memory-percent (${i.reservedMemoryPercent}%) is kept free for replication and snapshots, and the rest is planned ${i.targetMemoryFill * 100}% full so that growth, fragmentation and a burst of writes fit before eviction (policy allkeys-lru: a full cache evicts, it does not fail writes). ` +
-      `One replica per shard in another AZ gives failover; reads go to primaries (the handlers use the primary endpoint), so replicas are for availability, not read throughput. ` +
-      `Throughput per primary (${int(i.opsPerPrimary)} ops/s) is conservative for r7g with enhanced I/O, because every GET runs a small Lua script (docs/benchmarks.md, section 1: EVALSHA measured 1.1–1.3× a raw GET). ` +
+      `One replica per shard in another AZ gives failover; by default reads go to primaries (readFrom=primary, read-your-writes), so replicas are for availability; with readFrom=replica every read route is served by replicas ` +
+      `(a read sends only read commands, docs/consistency.md), so each replica adds a primary's worth of read throughput and the primaries keep the writes. ` +
+      `Throughput per primary (${int(i.opsPerPrimary)} ops/s) is conservative for r7g with enhanced I/O: a read is plain read commands (GET, with PTTL for entries written before the expiry was stored in them) and counts nothing in Redis, ` +
+      'so its Redis CPU is that of a plain GET (docs/benchmarks.md, section 2, "Redis CPU per handler GET"); writes are one small Lua script each. ' +
       'The chosen node type is the cheapest whose cluster fits the memory and throughput within the node limit; the table shows the others.',
+    '',
+    `Replication traffic: only writes replicate. At peak, ${int(r.peakWritesPerSecond)} writes/s × about ${int(replicatedWriteBytes(i))} bytes (the SET a write script replicates: key, header, ${i.objectBytes}-byte value, PX) ≈ ` +
+      `**${dec((r.peakWritesPerSecond * replicatedWriteBytes(i)) / 1e6, 1)} MB/s** from the primaries to each replica, spread over the shards. Reads add nothing: hits and misses are counted in the Lambda instances and published in bulk ` +
+      `(CloudWatch metrics; with exactHitCounts, one MULTI a second per instance: at ${int(r.lambdaConcurrency)} instances about ${int(r.lambdaConcurrency)} small transactions/s in all, not one write per read). ` +
+      `Before, every read ran an HINCRBY on the primary that every replica replayed: ${int(r.peakReadsPerSecond)} extra writes/s at peak, about ${dec((r.peakReadsPerSecond * 60) / 1e6, 1)} MB/s of replication stream (about 60 bytes each).`,
     '',
     ...results.map(plan),
     '## What dominates',

@@ -62,7 +62,10 @@ const routeTable = [
     method: 'GET',
     path: '/cache/stats',
     handler: 'stats',
-    summary: 'Hit and miss counts of GETs served by the API, and Redis figures (keys, memory, evictions, clients, ops/sec)',
+    summary:
+      'Hits and misses of the reads the API served, per route family, with the cache\'s own figures: deployed, from CloudWatch over ?window= ' +
+      '(the fleet\'s metrics, ElastiCache CPU, memory, evictions, connections, replication lag); locally, the counts in Redis and Redis INFO',
+    query: [{ name: 'window', required: false, description: 'deployed: 5m, 1h (default) or 24h; anything else is a 400' }],
   },
   {
     id: 'getEntry',
@@ -378,6 +381,24 @@ function readOptions(required: boolean): QueryParameter[] {
     { name: 'touch', required, description: 'seconds: on a hit, the entry now expires this long from now (sliding expiration)' },
     { name: 'sliding', required, description: 'true: on a hit, the entry expires again after the ttl it was last written with' },
   ];
+}
+
+/** The POST routes that only look things up (their body names the keys, members or fields). */
+const READING_POSTS = new Set(['batchGet', 'containsSetMembers', 'getHashFields', 'rankSortedSetMember', 'scoreSortedSetMembers']);
+
+/**
+ * The GET routes that write: a subscribe trims its stream to the retention settings and records what it trimmed
+ * (docs/pubsub.md), so it runs on the primary.
+ */
+const WRITING_GETS = new Set(['subscribeTopic', 'subscribeChanges']);
+
+/**
+ * Whether a route only reads: it sends Redis no write command and a replica may serve it when REDIS_READ_FROM=replica
+ * (every GET but the subscribes, and the POSTs above). Touch and sliding GETs change the expiry, so they go to the
+ * primary.
+ */
+export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
+  return (route.method === 'GET' && !WRITING_GETS.has(route.id)) || READING_POSTS.has(route.id);
 }
 
 /** The distinct handler modules, one Lambda function each. */

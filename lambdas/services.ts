@@ -12,6 +12,9 @@ import { UnavailableError } from './core/errors';
 import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
 import { TopicStore, withTopicScripts } from './domain/topics';
 import { BlockingConnections } from './core/blocking-redis';
+import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from './metrics/fleet-stats';
+import { hitCounterFor, type HitCounter } from './metrics/hit-counts';
+import type { RouteFamily } from './metrics/names';
 import {
   createRedisClient,
   createReplicaReader,
@@ -42,10 +45,19 @@ export interface Services {
   /** Pub/sub topics and change streams; its long-polls block on dedicated connections (blocking-redis.ts). */
   topics: TopicStore;
   schemaLimits: SchemaLimits;
+  /** Hits and misses counted in this process and published in bulk (HIT_COUNTS: CloudWatch metrics and/or Redis). */
+  hits: HitCounter;
+  /** Counts one read of a route family: found or not. */
+  countRead(family: RouteFamily, found: boolean): void;
+  /** Stats answers shared by the calls within a second of each other. */
+  statsAnswers: SharedAnswer<unknown>;
+  /** Where deployed stats read the fleet's figures (CloudWatch): used when CACHE_NODE_IDS names the cache's nodes. */
+  metricData: MetricDataSource;
 }
 
 /** Dedicated blocking connections one process may hold (one per concurrent long-poll or SSE stream). */
 const MAX_BLOCKING_CONNECTIONS = 200;
+let hitCounter: HitCounter | undefined;
 
 let current: Services | undefined;
 /** Connection settings with secret credentials resolved (set by readyServices before the first build). */
@@ -70,18 +82,25 @@ export function services(): Services {
     maxConnections: MAX_BLOCKING_CONNECTIONS,
     commandTimeoutMs: topics.maxWaitMs + config.redisTimeoutMs,
   });
+  // The counter outlives a rebuild of the services (tests): it always writes through the current primary client.
+  const hits = (hitCounter ??= hitCounterFor(config.hitSinks, () => services().redis));
   current = {
     config,
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
-    lists: new ListStore(redis, collections),
-    sets: new SetStore(redis, collections),
-    hashes: new HashStore(redis, collections),
-    sortedSets: new SortedSetStore(redis, collections),
+    // Collection reads go to a replica when replicas serve reads (each store's readerFor).
+    lists: new ListStore(redis, collections, replicaReader),
+    sets: new SetStore(redis, collections, replicaReader),
+    hashes: new HashStore(redis, collections, replicaReader),
+    sortedSets: new SortedSetStore(redis, collections, replicaReader),
     counters: new CounterStore(redis, config),
     topics: new TopicStore(redis, topics, blocking),
     schemaLimits: schemaLimitsOf(config),
+    hits,
+    countRead: (family, found) => hits.record(family, found ? 1 : 0, found ? 0 : 1),
+    statsAnswers: new SharedAnswer(1000),
+    metricData: new CloudWatchMetricData(),
   };
   return current;
 }
@@ -114,18 +133,29 @@ export async function readyServices(): Promise<Services> {
   return services();
 }
 
-/** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
+/**
+ * Forgets the process-wide services (and the client) so the next call builds them again; for tests. Counts not yet
+ * published are dropped and HIT_COUNTS is read again.
+ */
 export function resetServices(client?: RedisClient): void {
   const reader = current?.replicaReader;
   current?.topics.close();
+  hitCounter?.stop();
+  hitCounter = undefined;
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(client);
   reader?.disconnect();
 }
 
-/** Closes the process-wide clients, if any were made, and forgets the services (shutdown and tests). */
+/**
+ * Publishes the counts not yet published, closes the process-wide clients, if any were made, and forgets the
+ * services (shutdown and tests).
+ */
 export async function closeServices(): Promise<void> {
+  await hitCounter?.flushAll().catch(() => undefined);
+  hitCounter?.stop();
+  hitCounter = undefined;
   const client = current?.redis;
   const reader = current?.replicaReader;
   current?.topics.close();

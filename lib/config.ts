@@ -167,6 +167,11 @@ export const configSchema = z
     exportExpirationDays: int(2, 3650),
 
     // --- monitoring
+    /**
+     * Besides CloudWatch metrics, every function instance also adds its hit/miss counts to a handful of Redis hashes
+     * (one MULTI a second at most per instance), and GET /cache/stats reports these exact counts too.
+     */
+    exactHitCounts: bool,
     /** Where alarms are mailed; empty for no subscription. */
     alarmEmail: z.union([z.literal(''), z.email('must be an e-mail address (or empty for no subscription)')]),
 
@@ -250,6 +255,7 @@ const common = {
   exportEnabled: true,
   exportSchedule: 'cron(30 5 * * ? *)',
   alarmEmail: '',
+  exactHitCounts: false,
   authMode: 'apiKey',
   wafRateLimitPer5Min: 0,
   quotaPeriod: 'DAY',

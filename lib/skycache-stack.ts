@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
-import { ENV, loggingEnvironment, runtimeEnvironment } from '../lambdas/core/config';
+import { ENV, loggingEnvironment, runtimeEnvironment, statsEnvironment } from '../lambdas/core/config';
 import { schemaLimitsOf } from '../lambdas/http/schemas';
 import { longPollTimeoutSeconds, nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
@@ -30,7 +30,8 @@ export interface SkycacheStackProps extends StackProps {
   readonly routes?: readonly RouteDefinition[];
 }
 
-/** Handler modules that talk to CloudWatch besides the cache. */
+/** The handler module that reads CloudWatch (GetMetricData) besides the cache. */
+const STATS_HANDLER = 'stats';
 
 /** What `front=service` adds: the network pieces, the load balancer, the server fleet and its alarms. */
 export interface ServiceFront {
@@ -87,6 +88,7 @@ export class SkycacheStack extends Stack {
       // The ElastiCache API is only called by the snapshot exporter.
       interfaceEndpoints: [
         ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
         ...(config.exportEnabled ? [ec2.InterfaceVpcEndpointAwsService.ELASTICACHE] : []),
       ],
       publicSubnets: config.front === 'service' && config.loadBalancerScheme === 'internet-facing',
@@ -139,9 +141,23 @@ export class SkycacheStack extends Stack {
         logRetention: retention(config.functionLogRetentionDays),
         logEncryptionKey: key,
         logLevel: config.logLevel,
-        environment: functionEnvironment,
+        environment: {
+          ...functionEnvironment,
+          // The stats read the fleet's figures from CloudWatch: the service's hit/miss metrics and these nodes' own.
+          ...(module === STATS_HANDLER ? statsEnvironment(this.cache.nodes.map((n) => n.cacheClusterId)) : {}),
+        },
       });
       this.cache.grantConnect(fn.function);
+      if (module === STATS_HANDLER) {
+        fn.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'ReadCacheMetrics',
+            // GetMetricData has no resource-level permissions.
+            actions: ['cloudwatch:GetMetricData'],
+            resources: ['*'],
+          }),
+        );
+      }
       this.functions.set(module, fn);
     }
 
@@ -293,9 +309,11 @@ export class SkycacheStack extends Stack {
 
   /** What may pass each interface endpoint: the AWS API calls the functions make (lambdas/), on this stack's resources. */
   private scopeEndpoints(): void {
-    const { SECRETS_MANAGER, ELASTICACHE } = ec2.InterfaceVpcEndpointAwsService;
+    const { SECRETS_MANAGER, CLOUDWATCH_MONITORING, ELASTICACHE } = ec2.InterfaceVpcEndpointAwsService;
     // lambdas/core/redis.ts: the RBAC password, by the secret's ARN.
     this.network.allowThroughEndpoint(SECRETS_MANAGER, ['secretsmanager:GetSecretValue'], [this.cache.authSecret.secretArn]);
+    // lambdas/metrics/fleet-stats.ts: GetMetricData has no resource-level permissions.
+    this.network.allowThroughEndpoint(CLOUDWATCH_MONITORING, ['cloudwatch:GetMetricData'], ['*']);
     if (this.backup) {
       // lambdas/domain/snapshot-export.ts: DescribeSnapshots takes no snapshot ARN; CopySnapshot names snapshots.
       this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:DescribeSnapshots'], ['*']);

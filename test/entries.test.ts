@@ -85,14 +85,6 @@ describe('EntryStore on real Redis', () => {
     await expect(store.set('a-list', 1)).rejects.toMatchObject({ code: 'WRONG_TYPE' });
     expect(await redis.client.lrange(entryKey('a-list'), 0, -1)).toEqual(['x']);
   });
-
-  test('hits and misses are counted in Redis', async () => {
-    await store.set('h', 1);
-    await store.get('h');
-    await store.get('h');
-    await store.get('nope');
-    expect(await redis.client.hgetall('_:stats')).toEqual({ hits: '2', misses: '1' });
-  });
 });
 
 describe('invalidation', () => {

@@ -3,6 +3,7 @@ import { handler as getEntry } from '../lambdas/handlers/get-entry';
 import { handler as invalidate } from '../lambdas/handlers/invalidate';
 import { handler as setEntry } from '../lambdas/handlers/set-entry';
 import { handler as stats } from '../lambdas/handlers/stats';
+import { resetServices } from '../lambdas/services';
 import { jsonEvent, lambdaContext, proxyEvent } from './support/events';
 import { useRedisServer } from './support/redis';
 
@@ -65,6 +66,7 @@ describe('handlers invoked with API Gateway proxy events, over real Redis', () =
   });
 
   test('stats counts hits and misses of GETs and reports Redis figures', async () => {
+    resetServices(); // forget the counts of the tests before
     await put({ key: 'a', value: 1 });
     await get('a');
     await get('a');

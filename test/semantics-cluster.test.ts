@@ -77,9 +77,13 @@ describe('rich semantics on a 3-primary Redis Cluster', () => {
       expect(Object.values(perNode)).toHaveLength(3);
       for (const n of Object.values(perNode)) expect(n).toBe(1);
     }
-    // hits and misses are counted in each slot's stats hash and summed by /cache/stats
-    const stats = await call('GET', '/cache/stats');
-    expect(stats.body.hits).toBe(200);
+    // a batch get over HTTP counts each key's hit or miss (in the process, read back by /cache/stats)
+    await call('POST', '/cache/batch/set', { items: keys.slice(0, 60).map((key) => ({ key, value: 1 })) });
+    const before = (await call('GET', '/cache/stats')).body.families.batch;
+    expect((await call('POST', '/cache/batch/get', { keys })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000)); // past the one-second shared stats answer
+    const after = (await call('GET', '/cache/stats')).body.families.batch;
+    expect({ hits: after.hits - before.hits, misses: after.misses - before.misses }).toEqual({ hits: 60, misses: 40 });
   });
 
   test('a batch tagged write costs two round trips per shard at most: the tag directories, then the entries', async () => {

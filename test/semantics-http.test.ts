@@ -31,7 +31,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 async function stored(): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   for (const k of (await redis.client.keys('*')).sort()) {
-    if (k.startsWith('_:stats')) continue;
+    if (k.startsWith('_:hits:')) continue;
     out[k] = (await redis.client.type(k)) === 'string' ? await redis.client.get(k) : (await redis.client.type(k)) + ':' + (await redis.client.dump(k))?.length;
   }
   return out;

@@ -78,17 +78,28 @@ export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   return calls;
 }
 
-/** Commands Redis executed between two snapshots, less the INFO that took the first snapshot. */
-export function callsBetween(before: Map<string, number>, after: Map<string, number>): { total: number; by: string } {
-  const parts: string[] = [];
-  let total = 0;
+/** Calls per command Redis executed between two snapshots, less the INFO that took the first snapshot. */
+export function commandsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const [name, n] of after) {
-    let d = n - (before.get(name) ?? 0);
-    if (name === 'info') d -= 1;
-    if (d > 0) {
-      total += d;
-      parts.push(`${name}×${d}`);
-    }
+    const d = n - (before.get(name) ?? 0) - (name === 'info' ? 1 : 0);
+    if (d > 0) out[name] = d;
   }
-  return { total, by: parts.sort().join(' ') };
+  return out;
+}
+
+/** The same as a total and a `name×calls` summary. */
+export function callsBetween(before: Map<string, number>, after: Map<string, number>): { total: number; by: string } {
+  const grew = commandsBetween(before, after);
+  const names = Object.keys(grew).sort();
+  return { total: names.reduce((a, n) => a + grew[n], 0), by: names.map((n) => `${n}×${grew[n]}`).join(' ') };
+}
+
+/** The commands among `names` (as commandstats names them: `get`, `client|setname`) that Redis flags `write`. */
+export async function writeCommandsAmong(redis: Redis, names: string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const top = [...new Set(names.map((n) => n.split('|')[0]))];
+  const info = (await redis.command('INFO', ...top)) as ([string, number, string[]] | null)[];
+  const writing = new Set(info.filter((i) => i?.[2].includes('write')).map((i) => i![0]));
+  return names.filter((n) => writing.has(n.split('|')[0]));
 }

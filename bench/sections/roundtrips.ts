@@ -1,12 +1,12 @@
 import Redis from 'ioredis';
-import { routes } from '../../lambdas/routes';
+import { readsOnly, routes } from '../../lambdas/routes';
 import { createRedisClient } from '../../lambdas/core/redis';
 import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
 import { whenReady } from '../../lambdas/core/readiness';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { callRoute, closeServices, loadHandler, useRedisForHandlers } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';
-import { callsBetween, commandCalls, WireCounter } from '../lib/wire';
+import { callsBetween, commandCalls, commandsBetween, WireCounter, writeCommandsAmong } from '../lib/wire';
 import { samples } from '../samples';
 
 /**
@@ -30,11 +30,13 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
   const rows: string[][] = [];
   const failures: string[] = [];
   const singleKey: { name: string; writes: number }[] = [];
+  /** Write commands Redis ran for each read route's request (commands inside scripts included). */
+  const readWrites: { name: string; writes: string[] }[] = [];
   try {
     for (const route of routes) {
       const list = samples[route.id];
       if (!list?.length) {
-        rows.push([route.id, `${route.method} ${route.path}`, 'no sample', '', '', '', '', '']);
+        rows.push([route.id, `${route.method} ${route.path}`, 'no sample', '', '', '', '', '', '']);
         continue;
       }
       const handler = loadHandler(route.handler);
@@ -45,6 +47,7 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
           await sample.setup?.(admin, call);
           await handler(proxyEvent(route, sample.request), ctx);
           await sample.setup?.(admin, call);
+          if (sample.settleMs) await new Promise((r) => setTimeout(r, sample.settleMs));
           const before = await commandCalls(admin);
           wire.reset();
           const result = await handler(proxyEvent(route, sample.request), ctx);
@@ -52,15 +55,20 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
           const trips = wire.roundTrips;
           const sent = wire.commands;
           const names = [...wire.names];
-          const atRedis = callsBetween(before, await commandCalls(admin));
+          const after = await commandCalls(admin);
+          const atRedis = callsBetween(before, after);
+          const grew = commandsBetween(before, after);
+          const writing = await writeCommandsAmong(admin, Object.keys(grew));
+          const writeCalls = writing.reduce((a, n) => a + grew[n], 0);
+          if (readsOnly(route)) readWrites.push({ name, writes: writing });
           const ok = sample.expectStatus ? result.statusCode === sample.expectStatus : result.statusCode >= 200 && result.statusCode < 300;
           const statusNote = ok ? String(result.statusCode) : `${result.statusCode} (expected ${sample.expectStatus ?? '2xx'})`;
           if (!ok) failures.push(`${name}: ${statusNote} ${result.body}`);
-          rows.push([name, `${route.method} ${route.path}`, statusNote, String(trips), String(writes), `${sent} (${summarize(names)})`, String(atRedis.total), atRedis.by]);
+          rows.push([name, `${route.method} ${route.path}`, statusNote, String(trips), String(writes), `${sent} (${summarize(names)})`, String(atRedis.total), atRedis.by, readsOnly(route) ? `${writeCalls} (read)` : String(writeCalls)]);
           if (sample.singleKey) singleKey.push({ name, writes: trips });
         } catch (e) {
           failures.push(`${name}: ${(e as Error).message}`);
-          rows.push([name, `${route.method} ${route.path}`, 'failed (see notes)', '', '', '', '', '']);
+          rows.push([name, `${route.method} ${route.path}`, 'failed (see notes)', '', '', '', '', '', '']);
         }
       }
     }
@@ -69,11 +77,19 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
     await closeServices();
   }
   const over = singleKey.filter((s) => s.writes !== 1);
+  const writingReads = readWrites.filter((r) => r.writes.length);
   const targets: TargetVerdict[] = [
     {
       target: 'one round trip per single-key operation',
       met: over.length === 0 && singleKey.length > 0,
       measured: over.length ? over.map((s) => `${s.name}: ${s.writes}`).join(', ') : `${singleKey.length} single-key requests, 1 round trip each`,
+    },
+    {
+      target: '0 write commands per read (INFO commandstats: entries, batch get, ttl, collection reads, counters, stats)',
+      met: readWrites.length ? writingReads.length === 0 : null,
+      measured: writingReads.length
+        ? writingReads.map((r) => `${r.name}: ${r.writes.join(' ')}`).join('; ')
+        : `${readWrites.length} read requests, 0 write commands (Redis's own write flag, COMMAND INFO)`,
     },
   ];
   return {
@@ -82,8 +98,9 @@ export async function roundTrips(redisUrl: string): Promise<SectionResult> {
       'Each route of lambdas/routes.ts is driven through its handler with the sample request in bench/samples.ts (routes without one are listed as "no sample"). ' +
       'Round trips = waves of socket writes by the handler\'s ioredis client with no reply in between (writes sent back to back share one wait), counted at the client; ' +
       'socket writes = every write; client commands = RESP commands in those writes ' +
-      '(EVALSHA, MULTI…EXEC count as sent); commands at Redis = INFO commandstats delta, which includes the commands a Lua script runs. Measured after one warm-up request, so the script cache is loaded.',
-    tables: [{ header: ['route (sample)', 'method path', 'status', 'round trips', 'socket writes', 'client commands', 'commands at Redis', 'at Redis, by command'], rows }],
+      '(EVALSHA, MULTI…EXEC count as sent); commands at Redis = INFO commandstats delta, which includes the commands a Lua script runs; write commands = those Redis flags `write` (COMMAND INFO), marked "(read)" for the routes that only read (lambdas/routes.ts readsOnly). ' +
+      'The handlers count hits and misses in process and publish them off the request path (CloudWatch metrics in Lambda, as here), so no read carries a counter write. Measured after one warm-up request, so the script cache is loaded.',
+    tables: [{ header: ['route (sample)', 'method path', 'status', 'round trips', 'socket writes', 'client commands', 'commands at Redis', 'at Redis, by command', 'write commands at Redis'], rows }],
     targets,
     notes: [
       ...failures.map((f) => `Sample answered unexpectedly: ${f}`),

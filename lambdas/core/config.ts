@@ -27,6 +27,8 @@ export const ENV = {
   /** Set by Lambda itself: tells a function from the local server. */
   lambdaFunctionName: 'AWS_LAMBDA_FUNCTION_NAME',
   replicationGroupId: 'CACHE_REPLICATION_GROUP_ID',
+  hitCounts: 'HIT_COUNTS',
+  cacheNodeIds: 'CACHE_NODE_IDS',
   exportBucket: 'EXPORT_BUCKET',
   exportPrefix: 'EXPORT_PREFIX',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
@@ -91,7 +93,16 @@ export interface TopicSettings {
 /** What the process runs with: the settings, and the topic settings derived from them. */
 export interface RuntimeConfig extends RuntimeSettings {
   topics: TopicSettings;
+  /**
+   * Where each process publishes the hits and misses it counts (lambdas/metrics/hit-counts.ts): `metrics`
+   * (CloudWatch, EMF) and/or `redis` (exact counts), none for `off`. Default: `metrics` in Lambda, else `redis`.
+   */
+  hitSinks: HitSinkName[];
+  /** The deployed cache's ElastiCache node ids: set on the stats function, which then reads CloudWatch. Else empty. */
+  cacheNodeIds: string[];
 }
+
+export type HitSinkName = 'metrics' | 'redis';
 
 const setting = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
@@ -109,7 +120,19 @@ const runtimeConfigSchema = z.object({
   [ENV.topicIdleSeconds]: setting(1, 7 * 24 * 3600).pipe(z.number().max(365 * 24 * 3600)),
   [ENV.topicMaxWaitSeconds]: setting(0, 20).pipe(z.number().max(25)),
   [ENV.changeEvents]: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  [ENV.hitCounts]: z
+    .string()
+    .regex(/^\s*(off|(metrics|redis)(\s*,\s*(metrics|redis))*)?\s*$/, 'a comma list of metrics and redis, or off')
+    .optional(),
+  [ENV.cacheNodeIds]: z.string().optional(),
 });
+
+function hitSinksOf(raw: string | undefined, inLambda: boolean): HitSinkName[] {
+  const list = raw?.trim();
+  if (!list) return inLambda ? ['metrics'] : ['redis'];
+  if (list === 'off') return [];
+  return [...new Set(list.split(',').map((s) => s.trim() as HitSinkName))];
+}
 
 export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
   const parsed = runtimeConfigSchema.safeParse(env);
@@ -147,11 +170,16 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
       maxWaitMs: c.TOPIC_MAX_WAIT_SECONDS * 1000,
       changeEvents,
     },
+    hitSinks: hitSinksOf(c.HIT_COUNTS, !!env[ENV.lambdaFunctionName]),
+    cacheNodeIds: (c.CACHE_NODE_IDS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 
-/** The environment that makes loadRuntimeConfig answer `config` (the CDK stack writes every function's with it). */
-export function runtimeEnvironment(config: RuntimeSettings): Record<string, string> {
+/**
+ * The environment that makes loadRuntimeConfig answer `config` in a function (the CDK stack writes every function's
+ * with it): functions always publish their hit/miss counts as metrics, and to Redis too with `exactHitCounts`.
+ */
+export function runtimeEnvironment(config: RuntimeSettings & { exactHitCounts?: boolean }): Record<string, string> {
   return {
     [ENV.defaultTtlSeconds]: String(config.defaultTtlSeconds),
     [ENV.maxTtlSeconds]: String(config.maxTtlSeconds),
@@ -166,7 +194,13 @@ export function runtimeEnvironment(config: RuntimeSettings): Record<string, stri
     [ENV.topicIdleSeconds]: String(config.topicIdleSeconds),
     [ENV.topicMaxWaitSeconds]: String(config.topicMaxWaitSeconds),
     [ENV.changeEvents]: String(config.changeEvents),
+    [ENV.hitCounts]: config.exactHitCounts ? 'metrics,redis' : 'metrics',
   };
+}
+
+/** The stats function's extra setting: the cache's node ids, for its CloudWatch query (values may be CDK tokens). */
+export function statsEnvironment(cacheNodeIds: readonly string[]): Record<string, string> {
+  return { [ENV.cacheNodeIds]: cacheNodeIds.join(',') };
 }
 
 let cached: RuntimeConfig | undefined;

@@ -2,7 +2,7 @@ import calculateSlot from 'cluster-key-slot';
 
 /**
  * Where things live in Redis. User keys are namespaced under `k:` so that nothing a client names can collide with
- * the service's own bookkeeping under `_:` (hit/miss counters, indexes). The prefix keeps a user's `{hash tag}`
+ * the service's own bookkeeping under `_:` (hit/miss count hashes, tag indexes). The prefix keeps a user's `{hash tag}`
  * intact, so keys a client co-locates on one cluster shard stay co-located.
  */
 export const ENTRY_PREFIX = 'k:';
@@ -54,14 +54,18 @@ export function slotTag(slot: number): string {
   return slotTags[slot];
 }
 
-/** The hit/miss counter hash that shares a slot with `redisKey` (one per slot in cluster mode, one in all else). */
-export function statsKeyFor(redisKey: string, clustered: boolean): string {
-  return statsKeyForSlot(clustered ? slotOf(redisKey) : null);
-}
+/**
+ * How many hashes hold the hit/miss counts flushed by the processes (see lambdas/metrics/hit-counts.ts). A handful,
+ * not one per slot: each process writes one of them at most once a second, and a stats read fetches them all.
+ */
+export const HIT_COUNT_KEYS = 16;
 
-/** The hit/miss counter hash of one cluster slot, or (null) the single one of a standalone Redis. */
-export function statsKeyForSlot(slot: number | null): string {
-  return slot === null ? `${INTERNAL_PREFIX}stats` : `${INTERNAL_PREFIX}stats:{${slotTag(slot)}}`;
+/**
+ * The hit/miss count hashes. Each names the slot tag of one of HIT_COUNT_KEYS evenly spaced slots, so on a cluster
+ * whose slots are spread evenly over its shards the flushes (and the reads) spread over the shards too.
+ */
+export function hitCountKeys(): string[] {
+  return Array.from({ length: HIT_COUNT_KEYS }, (_, i) => `${INTERNAL_PREFIX}hits:{${slotTag((i * HASH_SLOTS) / HIT_COUNT_KEYS)}}`);
 }
 
 /** Splits keys into groups that each sit in one slot, so multi-key commands never raise CROSSSLOT. */

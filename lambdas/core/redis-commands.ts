@@ -16,10 +16,10 @@ export const REDIS_COMMANDS = {
    */
   cluster: ['cluster|slots', 'cluster|info', 'readonly', 'readwrite', 'asking', 'client|setname'],
   /** Scripts (lambdas/domain/scripts.ts, collection-scripts.ts): EVALSHA, falling back to EVAL on NOSCRIPT. */
-  scripting: ['evalsha', 'eval'],
+  scripting: ['evalsha', 'eval', 'evalsha_ro', 'eval_ro'],
   /** What the Lua scripts call (redis.call / redis.pcall); ACLs are checked inside scripts too. */
   insideScripts: [
-    'get', 'set', 'exists', 'type', 'unlink', 'time',
+    'get', 'set', 'setrange', 'exists', 'type', 'unlink', 'time',
     'pttl', 'pexpire', 'pexpireat', 'persist',
     'llen', 'lindex', 'lrange', 'ltrim', 'lpush', 'rpush', 'lpop', 'rpop',
     'sadd', 'srem', 'spop', 'scard', 'smembers', 'sismember',
@@ -33,6 +33,7 @@ export const REDIS_COMMANDS = {
   streams: ['xadd', 'xtrim', 'xsetid', 'xlen', 'xrange', 'xrevrange', 'xinfo|stream', 'xread'],
   /** Sent by the domain directly: reads, replica reads, hit/miss counters, SCAN for prefixes, stats, WAIT. */
   direct: [
+    'multi', 'exec',
     'get', 'pttl', 'exists', 'type', 'hincrby', 'hmget', 'hlen', 'llen', 'scard', 'smismember',
     'zmscore', 'zcount', 'zcard', 'scan', 'dbsize', 'wait',
   ],

@@ -195,12 +195,12 @@ function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;
 }
 
-/** The slots `node` serves as primary, as the client last learnt the topology. */
-export function slotsOwnedBy(cluster: Cluster, node: Redis): number[] {
-  const key = nodeKey(node);
-  const owned: number[] = [];
-  for (let slot = 0; slot < HASH_SLOTS; slot++) if (cluster.slots[slot]?.[0] === key) owned.push(slot);
-  return owned;
+/** A replica of `primary`'s shard among the nodes `cluster` knows (matched by host:port), if any. */
+export function replicaOf(cluster: Cluster, primary: Redis): Redis | undefined {
+  const key = nodeKey(primary);
+  const owned = cluster.slots.find((owners) => owners?.[0] === key);
+  const replicas = new Set(owned?.slice(1));
+  return cluster.nodes('slave').find((n) => replicas.has(nodeKey(n)));
 }
 
 /** The slots whose primary, as the client last learnt the topology, is not among `visited`. */

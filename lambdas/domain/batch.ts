@@ -1,7 +1,7 @@
 import { CacheError } from '../core/errors';
-import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../core/keyspace';
+import { entryKey, groupBySlot, userKeyOf } from '../core/keyspace';
 import { translateRedisError } from '../core/redis';
-import { decodeEntry, type Entry, type EntryStore } from './entries';
+import { decodeEntry, type Entry, type EntryStore, type ReadConsistency } from './entries';
 import { evalMultiKey } from './scripts';
 import { jsonWithinLimit } from './store';
 import { registerTagSlots, tagIndexPrefix } from './tags';
@@ -42,15 +42,19 @@ function wrongType(actualType: string): ItemError {
   };
 }
 
-/** Reads every key; counts hits and misses like single GETs. Refuses (413) an answer over BATCH_MAX_BYTES. */
-export async function getMany(store: EntryStore, keys: readonly string[]): Promise<BatchGetItem[]> {
+/**
+ * Reads every key with one read-only script per slot (a replica may serve it when replicas serve reads). Refuses
+ * (413) an answer over BATCH_MAX_BYTES.
+ */
+export async function getMany(store: EntryStore, keys: readonly string[], consistency?: ReadConsistency): Promise<BatchGetItem[]> {
+  const reader = store.readerFor(consistency);
   const unique = [...new Set(keys)];
   const found = new Map<string, BatchGetItem>();
   let bytes = 0;
   await Promise.all(
     groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
       const replies = (await store.run(group[0], () =>
-        evalMultiKey(store.redis, 'skycacheGetMany', [...group, statsKeyFor(group[0], store.clustered)], []),
+        evalMultiKey(reader, 'skycacheGetMany', group, []),
       )) as ([string, number] | null)[];
       group.forEach((rk, i) => {
         const key = userKeyOf(rk);
@@ -59,6 +63,7 @@ export async function getMany(store: EntryStore, keys: readonly string[]): Promi
         else if (reply[0] === '!TYPE') found.set(key, { key, found: false, error: wrongType(String(reply[1])) });
         else {
           bytes += reply[0].length;
+          // pttl -3: the entry carries its expiry (decodeEntry reads it from there).
           const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
           found.set(key, { key, found: true, ...entry });
         }

@@ -18,6 +18,12 @@ if kind ~= 'none' and kind ~= ${expected} then return redis.error_reply('WRONGTY
 local existed = kind ~= 'none'
 `;
 
+/**
+ * The start of a script that only reads: flagged `no-writes`, so any replica runs it (and a full cache under
+ * noeviction still does); registered `readOnly`, so a cluster client that reads from replicas sends it to one.
+ */
+const readOnlyGuard = (expected: string) => `#!lua flags=no-writes${guard(expected)}`;
+
 const writing = (type: string) => `${guard(`'${type}'`)}
 local cap = tonumber(ARGV[3])
 local function settle()
@@ -76,7 +82,8 @@ return {values, redis.call('LLEN', KEYS[1])}
   /** ARGV: start, stop. Returns [values, size, pttl] or nil when there is no list. */
   listRange: {
     numberOfKeys: 1,
-    lua: `${guard(`'list'`)}
+    readOnly: true,
+    lua: `${readOnlyGuard(`'list'`)}
 if not existed then return false end
 return {redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2]), redis.call('LLEN', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `,
@@ -123,7 +130,8 @@ return {removed, redis.call('SCARD', KEYS[1])}
   /** Returns [members, pttl] or nil when there is no set. */
   setMembers: {
     numberOfKeys: 1,
-    lua: `${guard(`'set'`)}
+    readOnly: true,
+    lua: `${readOnlyGuard(`'set'`)}
 if not existed then return false end
 return {redis.call('SMEMBERS', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `,
@@ -167,7 +175,8 @@ return {added, size + added, created, settle()}
   /** Returns [flat field/value list, pttl] or nil when there is no hash. */
   hashGetAll: {
     numberOfKeys: 1,
-    lua: `${guard(`'hash'`)}
+    readOnly: true,
+    lua: `${readOnlyGuard(`'hash'`)}
 if not existed then return false end
 return {redis.call('HGETALL', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `,
@@ -249,7 +258,8 @@ return {removed, redis.call('ZCARD', KEYS[1])}
    */
   zsetRange: {
     numberOfKeys: 1,
-    lua: `${guard(`'zset'`)}
+    readOnly: true,
+    lua: `${readOnlyGuard(`'zset'`)}
 if not existed then return false end
 local args = {'ZRANGE', KEYS[1], ARGV[1], ARGV[2]}
 if ARGV[3] ~= '' then args[#args + 1] = ARGV[3] end
@@ -266,7 +276,8 @@ return {redis.call(unpack(args)), redis.call('ZCARD', KEYS[1]), redis.call('PTTL
   /** ARGV: member, '1' to count from the highest score. Returns [rank, score], both nil for no such member. */
   zsetRank: {
     numberOfKeys: 1,
-    lua: `${guard(`'zset'`)}
+    readOnly: true,
+    lua: `${readOnlyGuard(`'zset'`)}
 if not existed then return {false, false} end
 local rank = redis.call(ARGV[2] == '1' and 'ZREVRANK' or 'ZRANK', KEYS[1], ARGV[1])
 return {rank, redis.call('ZSCORE', KEYS[1], ARGV[1])}

@@ -63,12 +63,23 @@ export abstract class CollectionStore extends RedisStore {
     redis: RedisClient,
     protected readonly limits: CollectionLimits,
     protected readonly type: CollectionType,
+    replicaReader?: RedisClient,
   ) {
-    super(redis, limits, { expectedType: type });
+    super(redis, limits, { expectedType: type, replicaReader });
   }
 
   protected get scripts() {
     return withCollectionScripts(this.redis);
+  }
+
+  /** Where reads go: the primaries, or a replica when replicas serve reads (readerFor). */
+  protected get reader(): RedisClient {
+    return this.readerFor();
+  }
+
+  /** The read-only scripts, on the reading client. */
+  protected get readScripts() {
+    return withCollectionScripts(this.reader);
   }
 
   protected encode(value: unknown, field: string): string {

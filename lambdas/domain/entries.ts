@@ -4,11 +4,10 @@ import {
   entryPrefixPattern,
   groupBySlot,
   slotOf,
-  statsKeyFor,
 } from '../core/keyspace';
 import { forEachPrimary, translateRedisError, type RedisClient } from '../core/redis';
 import { evalMultiKey, withScripts } from './scripts';
-import { jsonWithinLimit, RedisStore, ttlSecondsOf, type TtlLimits } from './store';
+import { jsonWithinLimit, RedisStore, ttlSecondsOf, type ReadConsistency, type TtlLimits } from './store';
 import { encodeTags, invalidateTags, registerTagSlots, tagIndexPrefix } from './tags';
 
 export interface Entry {
@@ -38,8 +37,7 @@ export interface EntryLimits extends TtlLimits {
   maxValueBytes: number;
 }
 
-/** `strong` reads the primary (sees every acknowledged write); `eventual` may read a replica that lags. */
-export type ReadConsistency = 'strong' | 'eventual';
+export type { ReadConsistency } from './store';
 
 export interface ReplicationAck {
   /** Replicas that had the write when WAIT returned (0 without waiting when none is connected). */
@@ -84,38 +82,60 @@ export interface TtlInfo {
 /** Keys fetched per SCAN step during prefix invalidation: big enough to be quick, small enough not to stall Redis. */
 const SCAN_COUNT = 1000;
 
-const HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
+/** The current form: `x<expiresAtMs, 15 digits>:<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:`. */
+const HEADER = /^x(\d{15}):(\d+):(\d+):(\d+):(\d+):(\d+):/;
+/** Still read: the tags form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:` and the first form. */
+const TAGS_HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
 const FIRST_HEADER = /^(\d+):(\d+):(\d+):/;
 
 /**
- * Decodes the stored form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`,
- * and the first form `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (entries written before tags existed).
- * Tags JSON is ASCII (encodeTags), so its byte length is its length in characters.
+ * Whether the stored string carries its own expiry (the current form): then a read needs no PTTL. Any other string
+ * (an older form, or one another client wrote) needs the key's PTTL for its `ttl`.
  */
-export function decodeEntry(key: string, raw: string, pttl: number): Entry {
-  let m = HEADER.exec(raw);
+export function carriesExpiry(raw: string): boolean {
+  return raw.charCodeAt(0) === 120 /* x */ && HEADER.test(raw);
+}
+
+/**
+ * Decodes the stored forms (docs/storage.md): the current one, whose absolute expiry gives the remaining TTL against
+ * this machine's clock, and the older ones (tags form, first form), whose `pttl` the caller read. Tags JSON is
+ * ASCII (encodeTags), so its byte length is its length in characters.
+ */
+export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now()): Entry {
+  let version: string | undefined;
+  let created = '';
+  let updated = '';
   let tags: string[] = [];
-  let valueAt: number;
-  if (m) {
-    const tagsLength = Number(m[5]);
-    if (tagsLength > 0) tags = parseTags(raw.slice(m[0].length, m[0].length + tagsLength));
-    valueAt = m[0].length + tagsLength;
-  } else {
-    m = FIRST_HEADER.exec(raw);
-    valueAt = m ? m[0].length : 0;
+  let valueAt = 0;
+  let ttl = ttlSecondsOf(pttl);
+  const current = HEADER.exec(raw);
+  const older = current ? null : (TAGS_HEADER.exec(raw) ?? FIRST_HEADER.exec(raw));
+  if (current) {
+    [, , version, created, updated] = current;
+    const tagsLength = Number(current[6]);
+    if (tagsLength > 0) tags = parseTags(raw.slice(current[0].length, current[0].length + tagsLength));
+    valueAt = current[0].length + tagsLength;
+    const expiresAt = Number(current[1]);
+    // The key exists, so it has at least a moment left, even if this clock runs a little ahead of Redis's.
+    ttl = expiresAt === 0 ? null : Math.max(1, Math.ceil((expiresAt - now) / 1000));
+  } else if (older) {
+    [, version, created, updated] = older;
+    const tagsLength = older.length > 5 ? Number(older[5]) : 0;
+    if (tagsLength > 0) tags = parseTags(raw.slice(older[0].length, older[0].length + tagsLength));
+    valueAt = older[0].length + tagsLength;
   }
-  const value = m ? parseJson(raw.slice(valueAt)) : NOT_JSON;
-  if (!m || value === NOT_JSON) {
+  const value = version === undefined ? NOT_JSON : parseJson(raw.slice(valueAt));
+  if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
     return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '', tags: [] };
   }
   return {
     key,
     value,
-    ttl: ttlSecondsOf(pttl),
-    version: Number(m[1]),
-    createdAt: new Date(Number(m[2])).toISOString(),
-    updatedAt: new Date(Number(m[3])).toISOString(),
+    ttl,
+    version: Number(version),
+    createdAt: new Date(Number(created)).toISOString(),
+    updatedAt: new Date(Number(updated)).toISOString(),
     tags,
   };
 }
@@ -148,40 +168,36 @@ export class EntryStore extends RedisStore {
     super(redis, limits, options);
   }
 
+  /**
+   * Reads an entry. A plain read is one GET — the entry carries its absolute expiry, so the remaining TTL costs
+   * nothing more (an entry stored in an older form, until its next write, also asks PTTL) — sent to a replica when
+   * replicas serve reads and the caller did not ask for a strong read. It counts nothing in Redis (the process
+   * counts hits and misses in memory, lambdas/metrics/hit-counts.ts). Touch and sliding reads change the expiry,
+   * so they are one script on the primary.
+   */
   async get(key: string, options: GetOptions & { consistency?: ReadConsistency } = {}): Promise<Entry | null> {
     const rk = entryKey(key);
-    const reader = this.replicaReader;
-    if (reader && options.consistency !== 'strong' && !options.touchTtlSeconds && !options.sliding) {
-      // The reader runs without an offline queue: until it is connected, the primary answers (a stronger read).
-      if (reader.status === 'ready') return this.getFromReplica(key, rk, reader);
-      if (reader.status === 'wait') reader.connect().catch(() => undefined);
+    if (!options.touchTtlSeconds && !options.sliding) {
+      const reader = this.readerFor(options.consistency);
+      const raw = await this.run(rk, () => reader.get(rk));
+      if (raw === null) return null;
+      if (carriesExpiry(raw)) return decodeEntry(key, raw);
+      const pttl = await this.run(rk, () => reader.pttl(rk));
+      // Gone between the two reads (expired or deleted): a miss, as a later read would be.
+      return pttl === -2 ? null : decodeEntry(key, raw, pttl);
     }
     const touch = options.touchTtlSeconds ? String(this.ttlMs(options.touchTtlSeconds)) : '';
     const reply = (await this.run(rk, () =>
-      withScripts(this.redis).skycacheGet(
-        rk,
-        statsKeyFor(rk, this.clustered),
-        touch,
-        options.sliding ? '1' : '',
-        tagIndexPrefix(rk, this.clustered),
-      ),
+      withScripts(this.redis).skycacheGet(rk, touch, options.sliding ? '1' : '', tagIndexPrefix(rk, this.clustered)),
     )) as [string, number] | null;
     if (!reply) return null;
     const entry = decodeEntry(key, reply[0], Number(reply[1]));
     // Extending a tagged entry's life must extend its slot's life in the tags' directories too.
-    if ((touch || options.sliding) && entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
+    if (entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
     return entry;
   }
 
-  /**
-   * A replica refuses the GET script (it counts hits in Redis), so a replica read is a plain GET + PTTL in one
-   * pipelined round trip, and the hit or miss is counted on the primary without waiting for it.
-   */
-  private async getFromReplica(key: string, rk: string, reader: RedisClient): Promise<Entry | null> {
-    const [raw, pttl] = await this.run(rk, () => Promise.all([reader.get(rk), reader.pttl(rk)]));
-    this.redis.hincrby(statsKeyFor(rk, this.clustered), raw === null ? 'misses' : 'hits', 1).catch(() => undefined);
-    return raw === null ? null : decodeEntry(key, raw, pttl);
-  }
+
 
   /**
    * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this process made on the key's
@@ -271,9 +287,12 @@ export class EntryStore extends RedisStore {
     return Number(result) > 0;
   }
 
-  /** The remaining TTL of a key of any Redis type, or null when the key does not exist. */
-  async ttl(key: string): Promise<TtlInfo | null> {
-    return this.ttlCommand(key, 'get');
+  /** The remaining TTL of a key of any Redis type, or null when the key does not exist: one PTTL, a read. */
+  async ttl(key: string, consistency?: ReadConsistency): Promise<TtlInfo | null> {
+    const rk = entryKey(key);
+    const reader = this.readerFor(consistency);
+    const pttl = await this.run(rk, () => reader.pttl(rk));
+    return pttl === -2 ? null : { key, ttl: ttlSecondsOf(pttl) };
   }
 
   /** Sets the key's expiry to `seconds` from now (without changing its value or version). */
@@ -286,10 +305,10 @@ export class EntryStore extends RedisStore {
     return this.ttlCommand(key, 'persist');
   }
 
-  private async ttlCommand(key: string, op: 'get' | 'touch' | 'persist', ms = 0): Promise<TtlInfo | null> {
+  private async ttlCommand(key: string, op: 'touch' | 'persist', ms = 0): Promise<TtlInfo | null> {
     const rk = entryKey(key);
     const prefix = tagIndexPrefix(rk, this.clustered);
-    if (op !== 'get' && this.clustered) {
+    if (this.clustered) {
       // The new expiry must be in the tags' directories before the entry outlives their current scores.
       const current = (await this.run(rk, () => withScripts(this.redis).skycacheTtl(rk, 'get', 0, prefix))) as
         | [number, string]

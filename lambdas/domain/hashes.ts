@@ -19,8 +19,8 @@ function replyObject(): Record<string, unknown> {
 
 /** Hashes of named JSON values under `k:<key>` (a Redis hash): set, get, get all, remove, increment. */
 export class HashStore extends CollectionStore {
-  constructor(redis: RedisClient, limits: CollectionLimits) {
-    super(redis, limits, 'hash');
+  constructor(redis: RedisClient, limits: CollectionLimits, reader?: RedisClient) {
+    super(redis, limits, 'hash', reader);
   }
 
   async set(key: string, fields: Record<string, unknown>, ttlSeconds?: number): Promise<HashSetResult> {
@@ -36,7 +36,7 @@ export class HashStore extends CollectionStore {
   /** The named fields that exist, and the names of those that do not. */
   async get(key: string, names: string[]): Promise<{ key: string; fields: Record<string, unknown>; missing: string[] }> {
     const rk = entryKey(key);
-    const values = await this.run(rk, () => this.redis.hmget(rk, ...names));
+    const values = await this.run(rk, () => this.reader.hmget(rk, ...names));
     const fields = replyObject();
     const missing: string[] = [];
     names.forEach((name, i) => {
@@ -50,7 +50,7 @@ export class HashStore extends CollectionStore {
   /** Every field; null when there is no hash. */
   async getAll(key: string): Promise<HashFields | null> {
     const rk = entryKey(key);
-    const reply = (await this.run(rk, () => this.scripts.hashGetAll(rk))) as [string[], number] | null;
+    const reply = (await this.run(rk, () => this.readScripts.hashGetAll(rk))) as [string[], number] | null;
     if (!reply) return null;
     const fields = replyObject();
     const flat = reply[0];
@@ -80,6 +80,6 @@ export class HashStore extends CollectionStore {
 
   async size(key: string): Promise<number> {
     const rk = entryKey(key);
-    return this.run(rk, () => this.redis.hlen(rk));
+    return this.run(rk, () => this.reader.hlen(rk));
   }
 }

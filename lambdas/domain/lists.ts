@@ -21,8 +21,8 @@ export interface ListRange {
 
 /** Lists of JSON values under `k:<key>` (a Redis list): push, pop, range, size, trim. */
 export class ListStore extends CollectionStore {
-  constructor(redis: RedisClient, limits: CollectionLimits) {
-    super(redis, limits, 'list');
+  constructor(redis: RedisClient, limits: CollectionLimits, reader?: RedisClient) {
+    super(redis, limits, 'list', reader);
   }
 
   /** Pushes the values one after another (so a left push of [1, 2] puts 2 first, as LPUSH does). */
@@ -44,14 +44,14 @@ export class ListStore extends CollectionStore {
   /** Values from `start` to `stop` inclusive (negative counts from the end, as LRANGE); null when there is no list. */
   async range(key: string, start = 0, stop = -1): Promise<ListRange | null> {
     const rk = entryKey(key);
-    const reply = (await this.run(rk, () => this.scripts.listRange(rk, start, stop))) as [string[], number, number] | null;
+    const reply = (await this.run(rk, () => this.readScripts.listRange(rk, start, stop))) as [string[], number, number] | null;
     if (!reply) return null;
     return { key, values: reply[0].map(decodeElement), size: reply[1], ttl: ttlSecondsOf(reply[2]) };
   }
 
   async size(key: string): Promise<number> {
     const rk = entryKey(key);
-    return this.run(rk, () => this.redis.llen(rk));
+    return this.run(rk, () => this.reader.llen(rk));
   }
 
   /** Keeps only the values from `start` to `stop` inclusive (as LTRIM); returns the size left. */

@@ -4,9 +4,12 @@ import { changeEventSettings, scriptText } from './change-events';
 
 /**
  * Lua helpers shared by the scripts. An entry is a Redis string; the current form is
- *   `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`
- * and the first form, still read, is `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (no ttl, no tags).
- * The two cannot be confused: a JSON value never starts with `<digits>:`. See docs/entries-advanced.md.
+ *   `x<expiresAtMs, 15 digits>:<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>`
+ * where the absolute expiry (0 for none) lets a read answer the remaining TTL from the GET alone; it has a fixed
+ * width at a fixed place, so a TTL change rewrites it in place (SETRANGE) without copying the value. Still read:
+ * the tags form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:<tags JSON><value JSON>` and the first
+ * form `<version>:<createdAtMs>:<updatedAtMs>:<value JSON>` (no ttl, no tags); a read of those asks PTTL too. None
+ * can be confused with another: a JSON value never starts with `x` or `<digits>:`. See docs/storage.md.
  *
  * Tag index: a sorted set per tag, members = entry Redis keys, score = expiry time in ms (`inf` for none). In a
  * cluster there is one such index per tag *per slot*, named with the entry's slot tag, so an entry and its index
@@ -30,14 +33,24 @@ local function firstVersion()
 end
 `,
   parse: `
+-- The header of each stored form: prefix length, version, createdAtMs, updatedAtMs, ttlMs, tags length (the
+-- first form: nil for ttl and tags length). Nil when raw is no entry.
+local function header(raw)
+  local e, v, c, u, t, n = string.match(raw, '^x(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):')
+  if e then return #e + #v + #c + #u + #t + #n + 7, v, c, u, t, n end
+  v, c, u, t, n = string.match(raw, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
+  if v then return #v + #c + #u + #t + #n + 5, v, c, u, t, n end
+  v, c, u = string.match(raw, '^(%d+):(%d+):(%d+):')
+  if v then return #v + #c + #u + 3, v, c, u, nil, nil end
+  return nil
+end
 -- version, createdAtMs (string or nil), ttlMs (number or nil), tags (table)
 local function parse(raw)
-  local v, c, u, t, n = string.match(raw, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
-  if v then
+  local at, v, c, _, t, n = header(raw)
+  if t then
     local len = tonumber(n)
     local tags = {}
     if len > 0 then
-      local at = #v + #c + #u + #t + #n + 5
       local ok, decoded = pcall(cjson.decode, string.sub(raw, at + 1, at + len))
       if ok and type(decoded) == 'table' then tags = decoded end
     end
@@ -46,6 +59,18 @@ local function parse(raw)
   v, c = string.match(raw, '^(%d+):(%d+):')
   if v then return tonumber(v), c, nil, {} end
   return 0, nil, nil, {}
+end
+`,
+  expiry: `
+-- The entry form's absolute expiry field: 15 digits, 0 for none.
+local function expiryField(ms)
+  return string.format('%015d', ms)
+end
+-- After a TTL change, rewrites a current-form entry's expiry in place (older forms are left as they are: their
+-- reads ask PTTL). pttl: the key's PTTL after the change.
+local function restampExpiry(key, raw, pttl, now)
+  if string.sub(raw, 1, 1) ~= 'x' then return end
+  redis.call('SETRANGE', key, 1, expiryField(pttl < 0 and 0 or now + pttl))
 end
 `,
   refreshIndexExpiry: `
@@ -114,29 +139,24 @@ function lua(helpers: (keyof typeof LUA)[], body: string): string {
  */
 export const scripts = {
   /**
-   * KEYS: entry, stats hash. ARGV: touch TTL in ms or '', '1' to slide (re-apply the TTL of the last write),
-   * index prefix. Returns [raw, pttl] or nil; counts the hit or miss. The counters use pcall: under noeviction
-   * with memory full, a read still succeeds (only the count is lost).
+   * The read that changes the expiry (a plain read is a GET, see EntryStore.get). KEYS: entry. ARGV: touch TTL in
+   * ms or '', '1' to slide (re-apply the TTL of the last write), index prefix. Returns [raw, pttl] or nil.
    */
   skycacheGet: {
-    numberOfKeys: 2,
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd'], `
 local raw = redis.call('GET', KEYS[1])
-if not raw then
-  redis.pcall('HINCRBY', KEYS[2], 'misses', 1)
-  return false
-end
-redis.pcall('HINCRBY', KEYS[2], 'hits', 1)
+if not raw then return false end
 local ms = ARGV[1] or ''
 if ms ~= '' or ARGV[2] == '1' then
   local _, _, ttl, tags = parse(raw)
   if ARGV[2] == '1' and ttl and ttl > 0 and redis.call('PTTL', KEYS[1]) >= 0 then ms = tostring(ttl) end
   if ms ~= '' then
+    local now = nowMs()
     redis.call('PEXPIRE', KEYS[1], ms)
-    if #tags > 0 then
-      local now = nowMs()
-      indexAdd(ARGV[3] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now)
-    end
+    restampExpiry(KEYS[1], raw, tonumber(ms), now)
+    raw = redis.call('GET', KEYS[1])
+    if #tags > 0 then indexAdd(ARGV[3] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now) end
   end
 end
 return {raw, redis.call('PTTL', KEYS[1])}
@@ -150,7 +170,7 @@ return {raw, redis.call('PTTL', KEYS[1])}
    */
   skycacheSet: {
     numberOfKeys: 1,
-    lua: lua(['nowMs', 'firstVersion', 'parse', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
+    lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
 local old = redis.call('GET', KEYS[1])
 local version, created, oldTags = 0, ARGV[3], {}
 if old then
@@ -173,9 +193,10 @@ if old then version = version + 1 else version = firstVersion() end
 local tagsJson = ARGV[5] or ''
 local newTags = {}
 if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
-redis.call('SET', KEYS[1], string.format('%d', version) .. ':' .. created .. ':' .. ARGV[3] .. ':' .. ARGV[2] .. ':' ..
-  string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1], 'PX', ARGV[2])
 local now = nowMs()
+local expiresAt = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], 'x' .. expiryField(expiresAt) .. ':' .. string.format('%d', version) .. ':' .. created .. ':' ..
+  ARGV[3] .. ':' .. ARGV[2] .. ':' .. string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1], 'PXAT', string.format('%d', expiresAt))
 local keep, dropped = {}, {}
 for _, t in ipairs(newTags) do keep[t] = true end
 for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end end
@@ -209,17 +230,19 @@ return {'OK', deleteKey(KEYS[1], ARGV[2], nowMs())}
    */
   skycacheTtl: {
     numberOfKeys: 1,
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'scoreOf'], `
+    lua: lua(['nowMs', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd', 'scoreOf'], `
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'none' then return false end
-local tags = {}
+local tags, raw = {}, nil
 if kind == 'string' then
-  local _, _c, _t, t = parse(redis.call('GET', KEYS[1]))
+  raw = redis.call('GET', KEYS[1])
+  local _, _c, _t, t = parse(raw)
   tags = t
 end
 if ARGV[1] == 'touch' then redis.call('PEXPIRE', KEYS[1], ARGV[2])
 elseif ARGV[1] == 'persist' then redis.call('PERSIST', KEYS[1]) end
 local pttl = redis.call('PTTL', KEYS[1])
+if raw and ARGV[1] ~= 'get' then restampExpiry(KEYS[1], raw, pttl, nowMs()) end
 if ARGV[1] ~= 'get' and #tags > 0 then
   local now = nowMs()
   indexAdd(ARGV[3], tags, KEYS[1], scoreOf(pttl, now), now)
@@ -257,19 +280,18 @@ return redis.call('ZCARD', dir)
    */
   skycacheIncrement: {
     numberOfKeys: 1,
-    lua: lua(['nowMs', 'firstVersion', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
+    lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd'], `
 local old = redis.call('GET', KEYS[1])
 local version, created, value, storedTtl, tags, tagsJson = 0, ARGV[4], 0, nil, {}, ''
 if old then
-  -- The value JSON (and the tags JSON, kept as is) sit after the header; see parse for both stored forms.
-  local v, c, u, t, n = string.match(old, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
+  -- The value JSON (and the tags JSON, kept as is) sit after the header; see header for the stored forms.
+  local at, _, _, _, t, n = header(old)
   local json
-  if v then
-    local at = #v + #c + #u + #t + #n + 5
+  if t then
     tagsJson = string.sub(old, at + 1, at + tonumber(n))
     json = string.sub(old, at + tonumber(n) + 1)
-  else
-    json = string.match(old, '^%d+:%d+:%d+:(.*)$')
+  elseif at then
+    json = string.sub(old, at + 1)
   end
   if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
   local pc
@@ -283,16 +305,20 @@ if old then version = version + 1 else version = firstVersion() end
 local ttlMs = ARGV[2]
 if ttlMs == '' then ttlMs = storedTtl and string.format('%d', storedTtl) or ARGV[3] end
 local text = string.format('%d', nextValue)
-local stored = string.format('%d', version) .. ':' .. created .. ':' .. ARGV[4] .. ':' .. ttlMs .. ':' ..
-  string.format('%d', #tagsJson) .. ':' .. tagsJson .. text
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[1], stored, 'PX', ARGV[2])
-  if #tags > 0 then
-    local now = nowMs()
-    indexAdd(ARGV[5] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
-  end
-elseif old then redis.call('SET', KEYS[1], stored, 'KEEPTTL')
-else redis.call('SET', KEYS[1], stored, 'PX', ARGV[3]) end
+local now = nowMs()
+-- The expiry after this write: a new TTL, the one the entry has (kept), or the default for a new counter.
+local pttl
+if ARGV[2] ~= '' then pttl = tonumber(ARGV[2])
+elseif old then pttl = redis.call('PTTL', KEYS[1])
+else pttl = tonumber(ARGV[3]) end
+local expiresAt = pttl < 0 and 0 or now + pttl
+local stored = 'x' .. expiryField(expiresAt) .. ':' .. string.format('%d', version) .. ':' .. created .. ':' .. ARGV[4] .. ':' ..
+  ttlMs .. ':' .. string.format('%d', #tagsJson) .. ':' .. tagsJson .. text
+if expiresAt == 0 then redis.call('SET', KEYS[1], stored)
+else redis.call('SET', KEYS[1], stored, 'PXAT', string.format('%d', expiresAt)) end
+if ARGV[2] ~= '' and #tags > 0 then
+  indexAdd(ARGV[5] or '_:tag:', tags, KEYS[1], string.format('%.0f', expiresAt), now)
+end
 return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
 `),
   },
@@ -316,27 +342,24 @@ export const multiKeyScripts = {
   /** skycacheDeleteMany for invalidation by keys or prefix: the same script, its change events say `invalidate`. */
   skycacheInvalidateMany: { lua: DELETE_MANY },
   /**
-   * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
-   * ['!TYPE', actual type] for a key of another Redis type; counts hits and misses like a single GET.
+   * KEYS: entries of one slot. Returns per key: nil (miss), [raw, pttl (-3: read it from the entry)], or ['!TYPE', actual type] for a key of
+   * another Redis type. Writes nothing (flagged no-writes, run with EVALSHA_RO): a replica can serve it.
    */
   skycacheGetMany: {
-    lua: `
-local stats = KEYS[#KEYS]
-local out, hits, misses = {}, 0, 0
-for i = 1, #KEYS - 1 do
+    readOnly: true,
+    lua: `#!lua flags=no-writes
+local out = {}
+for i = 1, #KEYS do
   local raw = redis.pcall('GET', KEYS[i])
   if type(raw) == 'table' and raw['err'] then
     out[i] = {'!TYPE', redis.call('TYPE', KEYS[i])['ok']}
   elseif raw then
-    hits = hits + 1
-    out[i] = {raw, redis.call('PTTL', KEYS[i])}
+    -- The current form carries its expiry; older forms need the key's PTTL.
+    if string.sub(raw, 1, 1) == 'x' then out[i] = {raw, -3} else out[i] = {raw, redis.call('PTTL', KEYS[i])} end
   else
-    misses = misses + 1
     out[i] = false
   end
 end
-if hits > 0 then redis.pcall('HINCRBY', stats, 'hits', hits) end
-if misses > 0 then redis.pcall('HINCRBY', stats, 'misses', misses) end
 return out
 `,
   },
@@ -374,7 +397,7 @@ return {deleted, remaining}
 } as const;
 
 
-type ScriptTable = Record<string, { numberOfKeys: number; lua: string }>;
+type ScriptTable = Record<string, { numberOfKeys: number; lua: string; readOnly?: boolean }>;
 type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };
 
 /**
@@ -388,7 +411,7 @@ export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisC
     const events = changeEventSettings();
     if (!defined.has(client) || defined.get(client) !== events) {
       for (const [name, def] of Object.entries(table)) {
-        client.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: scriptText(name, def.lua) });
+        client.defineCommand(name, { ...def, lua: scriptText(name, def.lua) });
       }
       defined.set(client, events);
     }
@@ -400,20 +423,25 @@ export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisC
 export const withScripts = scriptRegistry(scripts);
 
 const shas = new Map<string, string>();
-/** Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. */
+/**
+ * Runs a multi-key script with EVALSHA (routed by its first key), loading it with EVAL once per node. A script
+ * flagged `readOnly` (its Lua starts `#!lua flags=no-writes`) goes as EVALSHA_RO / EVAL_RO, so a cluster client that
+ * reads from replicas sends it to one and any replica accepts it.
+ */
 export async function evalMultiKey(
   client: RedisClient,
   name: keyof typeof multiKeyScripts,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  const lua = scriptText(name, multiKeyScripts[name].lua);
+  const script: { lua: string; readOnly?: boolean } = multiKeyScripts[name];
+  const lua = scriptText(name, script.lua);
   let sha = shas.get(lua);
   if (!sha) shas.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
   try {
-    return await client.evalsha(sha, keys.length, ...keys, ...args);
+    return await (script.readOnly ? client.evalsha_ro(sha, keys.length, ...keys, ...args) : client.evalsha(sha, keys.length, ...keys, ...args));
   } catch (e) {
     if (!String((e as Error)?.message).startsWith('NOSCRIPT')) throw e;
-    return client.eval(lua, keys.length, ...keys, ...args);
+    return script.readOnly ? client.eval_ro(lua, keys.length, ...keys, ...args) : client.eval(lua, keys.length, ...keys, ...args);
   }
 }

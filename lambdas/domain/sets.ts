@@ -20,8 +20,8 @@ export interface SetMembers {
 
 /** Sets of JSON values under `k:<key>` (a Redis set): add, remove, members, is-member, size, pop. */
 export class SetStore extends CollectionStore {
-  constructor(redis: RedisClient, limits: CollectionLimits) {
-    super(redis, limits, 'set');
+  constructor(redis: RedisClient, limits: CollectionLimits, reader?: RedisClient) {
+    super(redis, limits, 'set', reader);
   }
 
   async add(key: string, members: unknown[], ttlSeconds?: number): Promise<SetAddResult> {
@@ -43,7 +43,7 @@ export class SetStore extends CollectionStore {
   /** Every member (in no particular order); null when there is no set. */
   async members(key: string): Promise<SetMembers | null> {
     const rk = entryKey(key);
-    const reply = (await this.run(rk, () => this.scripts.setMembers(rk))) as [string[], number] | null;
+    const reply = (await this.run(rk, () => this.readScripts.setMembers(rk))) as [string[], number] | null;
     if (!reply) return null;
     return { key, members: reply[0].map(decodeElement), size: reply[0].length, ttl: ttlSecondsOf(reply[1]) };
   }
@@ -52,13 +52,13 @@ export class SetStore extends CollectionStore {
   async contains(key: string, members: unknown[]): Promise<boolean[]> {
     const encoded = members.map((m, i) => this.encode(m, `members.${i}`));
     const rk = entryKey(key);
-    const flags = await this.run(rk, () => this.redis.smismember(rk, ...encoded));
+    const flags = await this.run(rk, () => this.reader.smismember(rk, ...encoded));
     return flags.map((f) => Number(f) === 1);
   }
 
   async size(key: string): Promise<number> {
     const rk = entryKey(key);
-    return this.run(rk, () => this.redis.scard(rk));
+    return this.run(rk, () => this.reader.scard(rk));
   }
 
   /** Removes and returns up to `count` random members. */

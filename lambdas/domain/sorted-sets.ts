@@ -56,8 +56,8 @@ export function zaddFlags(c: ZAddConditions): string {
 
 /** Sorted sets of JSON values with finite scores under `k:<key>` (a Redis zset). */
 export class SortedSetStore extends CollectionStore {
-  constructor(redis: RedisClient, limits: CollectionLimits) {
-    super(redis, limits, 'zset');
+  constructor(redis: RedisClient, limits: CollectionLimits, reader?: RedisClient) {
+    super(redis, limits, 'zset', reader);
   }
 
   async add(key: string, members: ScoredMember[], conditions: ZAddConditions = {}, ttlSeconds?: number): Promise<ZAddResult> {
@@ -103,7 +103,7 @@ export class SortedSetStore extends CollectionStore {
   private async range(key: string, [from, to, by, options, offset, count]: [string, string, string, ZRangeOptions, string, string]): Promise<ZRange | null> {
     const rk = entryKey(key);
     const reply = (await this.run(rk, () =>
-      this.scripts.zsetRange(rk, from, to, by, options.reverse ? '1' : '0', options.withScores ? '1' : '0', offset, count),
+      this.readScripts.zsetRange(rk, from, to, by, options.reverse ? '1' : '0', options.withScores ? '1' : '0', offset, count),
     )) as [string[], number, number] | null;
     if (!reply) return null;
     const flat = reply[0];
@@ -120,7 +120,7 @@ export class SortedSetStore extends CollectionStore {
   async rank(key: string, member: unknown, reverse = false): Promise<{ key: string; member: unknown; rank: number | null; score: number | null }> {
     const encoded = this.encode(member, 'member');
     const rk = entryKey(key);
-    const [rank, score] = (await this.run(rk, () => this.scripts.zsetRank(rk, encoded, reverse ? '1' : '0'))) as [
+    const [rank, score] = (await this.run(rk, () => this.readScripts.zsetRank(rk, encoded, reverse ? '1' : '0'))) as [
       number | null,
       string | null,
     ];
@@ -131,7 +131,7 @@ export class SortedSetStore extends CollectionStore {
   async scores(key: string, members: unknown[]): Promise<(number | null)[]> {
     const encoded = members.map((m, i) => this.encode(m, `members.${i}`));
     const rk = entryKey(key);
-    const scores = await this.run(rk, () => this.redis.zmscore(rk, ...encoded));
+    const scores = await this.run(rk, () => this.reader.zmscore(rk, ...encoded));
     return scores.map((s) => (s === null || s === undefined ? null : Number(s)));
   }
 
@@ -154,11 +154,11 @@ export class SortedSetStore extends CollectionStore {
   /** How many members have a score within [min, max] (bounds as parseScoreBound returns them). */
   async count(key: string, min = '-inf', max = '+inf'): Promise<number> {
     const rk = entryKey(key);
-    return this.run(rk, () => this.redis.zcount(rk, min, max));
+    return this.run(rk, () => this.reader.zcount(rk, min, max));
   }
 
   async size(key: string): Promise<number> {
     const rk = entryKey(key);
-    return this.run(rk, () => this.redis.zcard(rk));
+    return this.run(rk, () => this.reader.zcard(rk));
   }
 }

@@ -1,17 +1,23 @@
 import type Redis from 'ioredis';
-import { statsKeyForSlot } from '../core/keyspace';
-import { forEachPrimary, isCluster, slotsOwnedBy, translateRedisError, type RedisClient } from '../core/redis';
+import { countField, emptyCounts, hitRatio, ROUTE_FAMILIES, type HitCounts, type RouteFamily } from '../metrics/names';
+import { hitCountKeys } from '../core/keyspace';
+import { forEachPrimary, isCluster, replicaOf, translateRedisError, type RedisClient } from '../core/redis';
 
 export interface CacheStats {
-  /** GETs served by the API that found an entry, across every Lambda instance. */
+  source: 'redis';
+  /** Reads served by the API that found what they asked for, across every process that flushes its counts here. */
   hits: number;
   misses: number;
-  /** hits / (hits + misses), or null before the first GET. */
+  /** hits / (hits + misses), or null before the first counted read. */
   hitRatio: number | null;
+  /** The same per route family (entries, batch, counters, lists, sets, hashes, zsets). */
+  families: Record<RouteFamily, { hits: number; misses: number; hitRatio: number | null }>;
+  /** How fresh the counts are, in words. */
+  freshness: string;
   redis: {
     /** Primaries the figures are summed over (1 unless cluster mode). */
     nodes: number;
-    /** Keys in Redis, less the service's hit/miss counters. */
+    /** Keys in Redis, less the service's hit/miss count hashes. */
     keys: number;
     usedMemoryBytes: number;
     maxMemoryBytes: number;
@@ -35,54 +41,63 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 /**
- * Reads the hit/miss counters kept on one primary. Their key names are known in advance (one hash, or one per
- * cluster slot), so they are fetched directly, no SCAN: in cluster mode one pipeline of HMGETs for the slots this
- * primary owns, sent to that node alone (one round trip per shard, whatever the keyspace's size).
+ * Sums the hit-count hashes (a handful, named in advance: no SCAN), fetched with one HGETALL each through `reader`
+ * (the primaries, or replicas when reads go there); in a cluster ioredis sends each to the shard that holds it, so
+ * the cost is the handful in all, not per slot. Returns the counts and how many of the hashes exist.
  */
-async function countersOn(
-  redis: RedisClient,
-  node: Redis,
-): Promise<{ hits: number; misses: number; counterKeys: number }> {
-  const keys = isCluster(redis)
-    ? slotsOwnedBy(redis, node).map(statsKeyForSlot)
-    : [statsKeyForSlot(null)];
-  const pipeline = node.pipeline();
-  for (const k of keys) pipeline.hmget(k, 'hits', 'misses');
-  const replies = (await pipeline.exec()) ?? [];
-  let hits = 0;
-  let misses = 0;
-  let counterKeys = 0;
-  for (const [error, value] of replies) {
-    if (error) throw error;
-    const [h, m] = value as (string | null)[];
-    if (h === null && m === null) continue;
-    counterKeys++;
-    hits += Number(h ?? 0);
-    misses += Number(m ?? 0);
+export async function readHitCounts(reader: RedisClient): Promise<{ counts: HitCounts; hashes: number }> {
+  const hashes = await Promise.all(hitCountKeys().map((k) => reader.hgetall(k)));
+  const counts = emptyCounts();
+  let existing = 0;
+  for (const h of hashes) {
+    if (Object.keys(h).length) existing++;
+    for (const f of ROUTE_FAMILIES) {
+      counts[f].hits += Number(h[countField(f, 'hits')] ?? 0);
+      counts[f].misses += Number(h[countField(f, 'misses')] ?? 0);
+    }
   }
-  return { hits, misses, counterKeys };
+  return { counts, hashes: existing };
 }
 
-/** Hit/miss figures kept by the service plus Redis's own, summed over every primary. */
-export async function readStats(redis: RedisClient): Promise<CacheStats> {
+/**
+ * The counts flushed to Redis (plus `unflushed`, this process's own counts not yet written there) and Redis's own
+ * figures from INFO and DBSIZE on every primary (or its replicas, through `reader`): three commands per shard and
+ * the handful of count hashes.
+ */
+export async function readStats(redis: RedisClient, options: { reader?: RedisClient; unflushed?: HitCounts } = {}): Promise<CacheStats> {
+  const reader = options.reader ?? redis;
   try {
-    // Every primary, or a 503 when a shard has none reachable: never a silently partial sum.
-    const perNode = await forEachPrimary(redis, async (node) => {
-      const [info, dbsize, counters] = await Promise.all([node.info(), node.dbsize(), countersOn(redis, node)]);
-      return { info: parseInfo(info), dbsize, counters };
-    });
+    // Every primary (or, reading from replicas, every shard's replica), or a 503 when a shard has none reachable:
+    // never a silently partial sum.
+    const [perNode, flushed] = await Promise.all([
+      forEachPrimary(redis, async (node) => {
+        const via = nodeToRead(reader, node);
+        const [info, dbsize] = await Promise.all([via.info(), via.dbsize()]);
+        return { info: parseInfo(info), dbsize };
+      }),
+      readHitCounts(reader),
+    ]);
     const sum = (f: (n: (typeof perNode)[number]) => number) => perNode.reduce((a, n) => a + f(n), 0);
     const num = (n: (typeof perNode)[number], field: string) => Number(n.info[field] ?? 0);
-    const hits = sum((n) => n.counters.hits);
-    const misses = sum((n) => n.counters.misses);
-    const counterKeys = sum((n) => n.counters.counterKeys);
+    const counts = flushed.counts;
+    for (const f of ROUTE_FAMILIES) {
+      counts[f].hits += options.unflushed?.[f].hits ?? 0;
+      counts[f].misses += options.unflushed?.[f].misses ?? 0;
+    }
+    const hits = ROUTE_FAMILIES.reduce((a, f) => a + counts[f].hits, 0);
+    const misses = ROUTE_FAMILIES.reduce((a, f) => a + counts[f].misses, 0);
     return {
+      source: 'redis',
       hits,
       misses,
-      hitRatio: hits + misses === 0 ? null : hits / (hits + misses),
+      hitRatio: hitRatio({ hits, misses }),
+      families: Object.fromEntries(ROUTE_FAMILIES.map((f) => [f, { ...counts[f], hitRatio: hitRatio(counts[f]) }])) as CacheStats['families'],
+      freshness:
+        'counts since the count hashes were created: every process adds its own at most once a second (this one\'s are included ' +
+        'up to now); Redis figures as of this request',
       redis: {
         nodes: perNode.length,
-        keys: sum((n) => n.dbsize) - counterKeys,
+        keys: sum((n) => n.dbsize) - flushed.hashes,
         usedMemoryBytes: sum((n) => num(n, 'used_memory')),
         maxMemoryBytes: sum((n) => num(n, 'maxmemory')),
         evictionPolicy: perNode[0]?.info['maxmemory_policy'] ?? 'unknown',
@@ -96,4 +111,10 @@ export async function readStats(redis: RedisClient): Promise<CacheStats> {
   } catch (e) {
     throw translateRedisError(e);
   }
+}
+
+/** The node that answers for `primary`'s shard through `reader`: the primary itself, or one of its replicas. */
+function nodeToRead(reader: RedisClient, primary: Redis): Redis {
+  if (!isCluster(reader)) return reader;
+  return replicaOf(reader, primary) ?? primary;
 }

@@ -1,6 +1,9 @@
 import { CacheError } from '../core/errors';
 import { isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../core/redis';
 
+/** `strong` reads the primary (sees every acknowledged write); `eventual` may read a replica that lags. */
+export type ReadConsistency = 'strong' | 'eventual';
+
 /** The TTL settings every store applies: a write that names no TTL gets the default; none may exceed the maximum. */
 export interface TtlLimits {
   defaultTtlSeconds: number;
@@ -71,6 +74,19 @@ export abstract class RedisStore {
     this.clustered = isCluster(redis);
     this.replicaReader = options.replicaReader;
     this.expectedType = options.expectedType;
+  }
+
+  /**
+   * The client a read goes to: a connected replica reader unless the caller asked for a strong read, else the
+   * primaries. The reader runs without an offline queue: until it is connected, the primary answers (a stronger
+   * read), and the first such read starts its connection.
+   */
+  readerFor(consistency: ReadConsistency = 'eventual'): RedisClient {
+    const reader = this.replicaReader;
+    if (!reader || consistency === 'strong') return this.redis;
+    if (reader.status === 'ready') return reader;
+    if (reader.status === 'wait') reader.connect().catch(() => undefined);
+    return this.redis;
   }
 
   /** The TTL in ms a write or touch of `seconds` applies (capped at the configured maximum). */

@@ -5,7 +5,12 @@ import { routedHandler } from '../http/middleware';
 /** POST /cache/batch/{get,set,delete}: many keys per request, one round trip per shard, results in request order. */
 export const handler = routedHandler({
   batchGet: {
-    handle: async ({ body, services }) => json(200, { items: await getMany(services.entries, body.keys) }),
+    handle: async ({ body, services }) => {
+      const items = await getMany(services.entries, body.keys);
+      const hits = items.filter((i) => i.found).length;
+      services.hits.record('batch', hits, items.length - hits);
+      return json(200, { items });
+    },
   },
   batchSet: {
     handle: async ({ body, services }) => json(200, { items: await setMany(services.entries, body.items) }),

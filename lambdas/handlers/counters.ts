@@ -14,6 +14,7 @@ export const handler = routedHandler({
     handle: async ({ key, services }) => {
       const k = key();
       const entry = await services.entries.get(k);
+      services.countRead('counters', !!entry);
       if (!entry) throw new CacheError('NOT_FOUND', `no counter at key "${k}"`);
       if (!Number.isSafeInteger(entry.value)) {
         throw new CacheError('CONFLICT', `the entry "${k}" does not hold an integer, so it is not a counter`);

@@ -38,6 +38,7 @@ const read: Operation<undefined> = {
       sliding: sliding === 'true',
       consistency: readConsistency(query, header),
     });
+    services.countRead('entries', !!entry);
     if (!entry) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
     const etag = { etag: etagOf(entry.version) };
     if (ifNoneMatch !== undefined && noneMatchHits(ifNoneMatch, entry.version)) return json(304, undefined, etag);

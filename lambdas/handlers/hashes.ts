@@ -13,6 +13,7 @@ export const handler = routedHandler({
     handle: async ({ key, services }) => {
       const k = key();
       const hash = await store(services).getAll(k);
+      services.countRead('hashes', !!hash);
       if (!hash) throw new CacheError('NOT_FOUND', `no hash at key "${k}"`);
       return boundedJson(200, hash, 'read the fields you need with POST /hashes/{key}/get');
     },

@@ -14,6 +14,7 @@ export const handler = routedHandler({
     handle: async ({ key, query, services }) => {
       const k = key();
       const list = await store(services).range(k, integerParam(query('start'), 'start', 0), integerParam(query('stop'), 'stop', -1));
+      services.countRead('lists', !!list);
       if (!list) throw new CacheError('NOT_FOUND', `no list at key "${k}"`);
       return boundedJson(200, list, 'read it in ranges with ?start= and ?stop=');
     },

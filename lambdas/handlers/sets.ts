@@ -13,6 +13,7 @@ export const handler = routedHandler({
     handle: async ({ key, services }) => {
       const k = key();
       const set = await store(services).members(k);
+      services.countRead('sets', !!set);
       if (!set) throw new CacheError('NOT_FOUND', `no set at key "${k}"`);
       return boundedJson(200, set, 'ask about members with POST /sets/{key}/contains, or pop them');
     },

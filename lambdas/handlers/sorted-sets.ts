@@ -22,6 +22,7 @@ export const handler = routedHandler({
         reverse: booleanParam(query('reverse'), 'reverse'),
         withScores: booleanParam(query('withScores'), 'withScores'),
       });
+      services.countRead('zsets', !!range);
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },
@@ -37,6 +38,7 @@ export const handler = routedHandler({
         offset,
         limit,
       });
+      services.countRead('zsets', !!range);
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },

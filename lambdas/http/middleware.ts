@@ -1,5 +1,4 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +33,8 @@ export interface Operation<B> {
    * function's own timeout instead of REDIS_TIMEOUT_MS; each Redis command it sends is still bounded by that.
    */
   keyspaceWide?: boolean;
+  /** Whether this request needs a live Redis connection first (default yes; deployed stats read CloudWatch only). */
+  needsRedis?: (services: Services) => boolean;
 }
 
 /** The path segment that stands for the key given as the `key` query parameter (see docs/api.md, "Keys"). */
@@ -110,6 +111,17 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Puts the invocation's context (function, request id, cold start) on the log lines, as Powertools'
+ * injectLambdaContext would; that middleware also resets keys and sampling per request, which these handlers do not
+ * use, and cost about 16 µs per request against 0.7 µs for this (bench section 1, "logger context").
+ */
+const logContext = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  before: (request) => {
+    logger.addContext(request.context);
+  },
+});
 
 /** Answers every failure as the JSON error model, with the request id, and never a stack trace. */
 const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
@@ -196,14 +208,14 @@ function wrapRoute(boundOf: (event: APIGatewayProxyEvent) => BoundOperation): Pr
     const budget = spec.keyspaceWide
       ? Math.max(svc.config.redisTimeoutMs, (context?.getRemainingTimeInMillis?.() ?? 0) - ANSWER_MARGIN_MS)
       : svc.config.redisTimeoutMs;
-    await whenReady(svc.redis, svc.config.redisTimeoutMs);
+    if (spec.needsRedis?.(svc) ?? true) await whenReady(svc.redis, svc.config.redisTimeoutMs);
     const result = await withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
     return toProxyResult(result, requestId);
   };
   // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and
   // middy's TimeoutError would surface as a 500. It also costs a timer and a promise per request.
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logContext())
     .use(errorResponder())
     .handler(core) as unknown as ProxyHandler;
 }

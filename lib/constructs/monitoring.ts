@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { SNAPSHOT_MISSING_METRIC } from '../../lambdas/domain/snapshot-export';
+import { HITS_METRIC, METRICS_NAMESPACE, MISSES_METRIC, SERVICE_DIMENSION, SERVICE_NAME } from '../../lambdas/metrics/names';
 import type { CacheNode } from './cache-cluster';
 
 /** Alarm thresholds; every one has a default. */
@@ -273,15 +274,19 @@ export class Monitoring extends Construct {
     }
 
     // --- dashboard
-    const sumOver = (metricName: string, statistic = 'Sum') =>
-      Object.fromEntries(props.cacheNodes.map((node, i) => [`${metricName.toLowerCase()}${i}`, nodeMetric(node, metricName, statistic)]));
-    const hits = sumOver('CacheHits');
-    const misses = sumOver('CacheMisses');
-    const hitSum = Object.keys(hits).join('+');
-    const missSum = Object.keys(misses).join('+');
+    // The hit ratio of the reads the API served, from the metrics every function instance publishes (EMF, summed by
+    // CloudWatch over the fleet); GET /cache/stats reads the same metrics.
+    const serviceMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
     const hitRatio = new cloudwatch.MathExpression({
-      expression: `IF((${hitSum})+(${missSum}) > 0, 100 * (${hitSum}) / ((${hitSum})+(${missSum})), 0)`,
-      usingMetrics: { ...hits, ...misses },
+      expression: 'IF(hits + misses > 0, 100 * hits / (hits + misses), 0)',
+      usingMetrics: { hits: serviceMetric(HITS_METRIC), misses: serviceMetric(MISSES_METRIC) },
       label: 'Hit ratio (%)',
       period: FIVE_MINUTES,
     });
@@ -293,7 +298,7 @@ export class Monitoring extends Construct {
       defaultInterval: Duration.hours(3),
     });
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Hit ratio (CacheHits / (CacheHits + CacheMisses))', left: [hitRatio], width: 8, leftYAxis: { min: 0, max: 100 } }),
+      new cloudwatch.GraphWidget({ title: `Hit ratio (${METRICS_NAMESPACE} ${HITS_METRIC} / (${HITS_METRIC} + ${MISSES_METRIC}))`, left: [hitRatio], width: 8, leftYAxis: { min: 0, max: 100 } }),
       new cloudwatch.GraphWidget({
         title: 'Latency',
         left: apiMetrics

@@ -17,7 +17,7 @@ export interface NetworkProps {
   readonly cachePort: number;
   /**
    * AWS APIs the functions call, each reached through an interface endpoint (the subnets have no route out).
-   * @default Secrets Manager and ElastiCache
+   * @default Secrets Manager, CloudWatch (monitoring: the stats function's GetMetricData) and ElastiCache
    */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
   /** @default logs.RetentionDays.TWO_WEEKS */
@@ -98,6 +98,7 @@ export class Network extends Construct {
 
     const endpoints = props.interfaceEndpoints ?? [
       ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
       ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
     ];
     for (const service of endpoints) {

@@ -93,6 +93,23 @@ describe.each([
     });
   });
 
+  test('only the stats function is told the cache nodes (one id per node, for its CloudWatch query)', () => {
+    const nodes = (s.config.clusterMode ? s.config.shards : 1) * (1 + s.config.replicasPerShard);
+    for (const module of handlerModules()) {
+      const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
+      const env = t.toJSON().Resources[fnId].Properties.Environment.Variables;
+      if (module === 'stats') expect(JSON.stringify(env.CACHE_NODE_IDS).match(/-\d{3}(?=[,"])/g)).toHaveLength(nodes);
+      else expect(env.CACHE_NODE_IDS).toBeUndefined();
+    }
+  });
+
+  test('every function counts hits in process and publishes them as CloudWatch metrics (EMF)', () => {
+    for (const module of handlerModules()) {
+      const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
+      expect(t.toJSON().Resources[fnId].Properties.Environment.Variables.HIT_COUNTS).toBe('metrics');
+    }
+  });
+
   test('no API function is told the replication group id (only the exporter uses it)', () => {
     for (const module of handlerModules()) {
       const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
@@ -117,8 +134,9 @@ describe.each([
     expect(s.template.toJSON().Resources[exporterRole(s)].Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('no function reads CloudWatch (no code calls it)', () => {
-    expect(roles((a) => a.startsWith('cloudwatch:'))).toEqual([]);
+  test('only the stats function reads CloudWatch', () => {
+    expect(roles((a) => a.startsWith('cloudwatch:'))).toEqual([apiRole(s, 'stats')]);
+    expect(byRole.get(apiRole(s, 'stats'))).toContain('cloudwatch:GetMetricData');
   });
 
   test('only the exporter calls ElastiCache', () => {

@@ -122,7 +122,11 @@ describe.each([
   test('dashboard: hit ratio, latency, memory, evictions, connections, replication lag, API and Lambda health', () => {
     const [dashboard] = Object.values(resourcesOf(s.template, 'AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(s.stack.resolve(dashboard.Properties?.DashboardBody));
-    for (const fragment of ['CacheHits', 'CacheMisses', 'Hit ratio', 'SuccessfulReadRequestLatency', 'DatabaseMemoryUsagePercentage', 'Evictions', 'CurrConnections', 'ReplicationLag', '5XXError', 'Throttles', 'Duration']) {
+    // The hit ratio is that of the service's own metrics (what GET /cache/stats reads), not ElastiCache's keyspace hits.
+    expect(body).toContain('[\\"skycache\\",\\"Hits\\",\\"service\\",\\"skycache\\"');
+    expect(body).toContain('[\\"skycache\\",\\"Misses\\",\\"service\\",\\"skycache\\"');
+    expect(body).not.toContain('CacheHits');
+    for (const fragment of ['Hit ratio', 'SuccessfulReadRequestLatency', 'DatabaseMemoryUsagePercentage', 'Evictions', 'CurrConnections', 'ReplicationLag', '5XXError', 'Throttles', 'Duration']) {
       expect(body).toContain(fragment);
     }
   });

@@ -35,7 +35,7 @@ describe.each([
 
   test('interface endpoints for the AWS APIs the functions call, private DNS, endpoint SG only', () => {
     const endpointSg = logicalIdAt(s, path('EndpointSecurityGroup'));
-    for (const service of ['secretsmanager', 'elasticache']) {
+    for (const service of ['secretsmanager', 'monitoring', 'elasticache']) {
       t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
         ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`\\.${service}$`)])] }),
         VpcEndpointType: 'Interface',
@@ -43,8 +43,8 @@ describe.each([
         SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }],
       });
     }
-    // No function calls CloudWatch's API: no endpoint for it.
-    expect(Object.keys(t.findResources('AWS::EC2::VPCEndpoint'))).toHaveLength(2);
+    // The stats function calls CloudWatch's API (GetMetricData); nothing else needs an endpoint.
+    expect(Object.keys(t.findResources('AWS::EC2::VPCEndpoint'))).toHaveLength(3);
   });
 
   test('only the API functions reach the cache, and only on the cache port', () => {
@@ -98,7 +98,7 @@ describe.each([
   };
 
   test('every interface endpoint has a policy, and each statement admits principals of this account only', () => {
-    expect(endpoints).toHaveLength(2);
+    expect(endpoints).toHaveLength(3);
     for (const endpoint of endpoints) {
       const statements = (endpoint.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [];
       expect(statements.length).toBeGreaterThan(0);
@@ -115,6 +115,10 @@ describe.each([
     expect(statementsOf('secretsmanager').map((st) => [st.Action, st.Resource])).toEqual([['secretsmanager:GetSecretValue', { Ref: secretId }]]);
   });
 
+  test('CloudWatch: GetMetricData only (it has no resource-level permissions)', () => {
+    expect(statementsOf('monitoring').map((st) => [st.Action, st.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
+  });
+
   test('ElastiCache: the exporter\'s DescribeSnapshots and CopySnapshot (snapshots of this account and region) only', () => {
     const statements = statementsOf('elasticache');
     expect(statements.map((st) => st.Action)).toEqual(['elasticache:DescribeSnapshots', 'elasticache:CopySnapshot']);
@@ -126,5 +130,5 @@ test('without the snapshot export there is no ElastiCache endpoint', () => {
   const s = synth('dev', { exportEnabled: false });
   const services = Object.values(resourcesOf(s.template, 'AWS::EC2::VPCEndpoint')).map((e) => JSON.stringify(e.Properties?.ServiceName));
   expect(services.some((n) => n.includes('.elasticache"'))).toBe(false);
-  expect(services).toHaveLength(1);
+  expect(services).toHaveLength(2);
 });
