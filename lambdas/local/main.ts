@@ -1,13 +1,18 @@
 /**
- * `npm start`: the cache API on this machine, served by the same handlers as in Lambda.
- * PORT (default 3000); REDIS_URL or REDIS_CLUSTER_NODES to use an existing Redis; without them a private
+ * `npm start`: the cache API on this machine, served by the production server (lambdas/server/) with the same
+ * route code as in Lambda. PORT (default 3000), HOST (default 127.0.0.1) and the server's other settings
+ * (lambdas/server/settings.ts); REDIS_URL or REDIS_CLUSTER_NODES to use an existing Redis; without them a private
  * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
+import { resolve } from 'node:path';
+import { runPrimary } from '../server/service';
 import { startRedisProcess, type RedisProcess } from './redis-process';
-import { closeServices } from '../shared/services';
-import { startLocalServer } from './server';
+
+const log = (line: string) => console.log(`skycache: ${line}`);
 
 async function main(): Promise<void> {
+  process.env.PORT ??= '3000';
+  process.env.HOST ??= '127.0.0.1';
   let redisProcess: RedisProcess | undefined;
   if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
     redisProcess = await startRedisProcess({
@@ -15,24 +20,13 @@ async function main(): Promise<void> {
       maxmemoryPolicy: process.env.LOCAL_MAXMEMORY_POLICY ?? 'allkeys-lru',
     });
     process.env.REDIS_URL = redisProcess.url;
-    console.log(`skycache: started a private redis-server at ${redisProcess.url}`);
+    log(`started a private redis-server at ${redisProcess.url} (pid ${redisProcess.process.pid})`);
   }
-  const port = Number(process.env.PORT ?? 3000);
-  const server = await startLocalServer({ port, host: process.env.HOST ?? '127.0.0.1' });
-  console.log(`skycache: listening on ${server.url}`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`skycache: ${signal} received, shutting down`);
-    await server.close();
-    await closeServices();
-    await redisProcess?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await runPrimary({
+    log,
+    workerEntry: resolve(__dirname, '../server/main.ts'),
+    afterStop: async () => redisProcess?.stop(),
+  });
 }
 
 main().catch((e: Error) => {

@@ -1,0 +1,184 @@
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
+import { SecretsManagerSource } from '../lambdas/shared/redis';
+import { ApiKeys, keyDigest, loadApiKeys, parseKeyHashes } from '../lambdas/server/api-keys';
+import { loadServerSettings } from '../lambdas/server/settings';
+import { alive, call, holdRequest, refused, SERVER_ENTRY, startService, until, type ServiceProcess } from './support/service';
+
+// Each test starts or restarts processes (tsx transpiles at start): generous bounds for a loaded machine.
+jest.setTimeout(180_000);
+
+const KEY = 'test-key-1';
+const OTHER_KEY = 'test-key-2';
+
+describe('API keys', () => {
+  test('only the digests are held; a key is checked against each, in constant time', () => {
+    const keys = ApiKeys.fromDigests([keyDigest(KEY), keyDigest(OTHER_KEY)]);
+    expect(keys.check(undefined)).toBe('missing');
+    expect(keys.check('')).toBe('missing');
+    expect(keys.check('nope')).toBe('wrong');
+    expect(keys.check(KEY)).toBe('ok');
+    expect(keys.check(OTHER_KEY)).toBe('ok');
+  });
+
+  test('the secret form is checked and never echoed', () => {
+    expect(parseKeyHashes(JSON.stringify({ sha256: [keyDigest(KEY).toUpperCase()] }), 'secret s')).toEqual([keyDigest(KEY)]);
+    expect(() => parseKeyHashes('not json', 'secret s')).toThrow('secret s is not JSON');
+    expect(() => parseKeyHashes('{"keys":[]}', 'secret s')).toThrow('has no "sha256" list');
+    expect(() => parseKeyHashes('{"sha256":[]}', 'secret s')).toThrow('lists no API key hash');
+    const leaked = () => parseKeyHashes(JSON.stringify({ sha256: ['my-plain-key'] }), 'secret s');
+    expect(leaked).toThrow('entry 1 is not a hex SHA-256 digest');
+    expect(leaked).not.toThrow('my-plain-key');
+  });
+
+  test('deployed, the digests are read from the Secrets Manager secret the settings name', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:skycache-api-keys-AbCdEf';
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ sha256: [keyDigest(KEY)] }) });
+    const settings = loadServerSettings({ API_KEY_HASHES_SECRET_ARN: arn });
+    const keys = await loadApiKeys(settings.apiKeys, new SecretsManagerSource(new SecretsManagerClient({ region: 'eu-west-1' })));
+    expect(keys?.check(KEY)).toBe('ok');
+    // GetSecretValue takes the secret's ARN (or name) as SecretId, and nothing else is needed for the current version.
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: arn }]);
+    sm.restore();
+  });
+
+  test('locally, from API_KEY_HASHES or a file; none configured means none required', async () => {
+    expect(await loadApiKeys(loadServerSettings({}).apiKeys)).toBeUndefined();
+    const inline = await loadApiKeys(loadServerSettings({ API_KEY_HASHES: `${keyDigest(KEY)},${keyDigest(OTHER_KEY)}` }).apiKeys);
+    expect(inline?.size).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), 'skycache-keys-'));
+    try {
+      writeFileSync(join(dir, 'keys.json'), JSON.stringify({ sha256: [keyDigest(KEY)] }));
+      const fromFile = await loadApiKeys(loadServerSettings({ API_KEY_HASHES_FILE: join(dir, 'keys.json') }).apiKeys);
+      expect(fromFile?.check(KEY)).toBe('ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => loadServerSettings({ API_KEY_HASHES: 'a', API_KEY_HASHES_FILE: 'b' })).toThrow('give one of');
+    expect(() => loadServerSettings({ MAX_IN_FLIGHT: '0' })).toThrow('MAX_IN_FLIGHT');
+  });
+});
+
+describe('the production server, as a process (primary + workers) over a real Redis', () => {
+  let redis: RedisProcess;
+  let service: ServiceProcess;
+  beforeAll(async () => {
+    redis = await startRedisProcess();
+    service = await startService(
+      {
+        REDIS_URL: redis.url,
+        WORKERS: '2',
+        MAX_IN_FLIGHT: '1',
+        API_KEY_HASHES: keyDigest(KEY),
+        REDIS_TIMEOUT_MS: '500',
+      },
+      SERVER_ENTRY,
+    );
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await redis?.stop();
+  });
+  const auth = { 'x-api-key': KEY };
+
+  test('x-api-key: 401 without a key, 403 with a wrong one, served with a right one; JSON errors', async () => {
+    const missing = await call(service.url, 'GET', '/cache/k');
+    expect(missing.status).toBe(401);
+    expect(missing.json?.error?.code).toBe('UNAUTHORIZED');
+    expect(missing.headers['x-request-id']).toBeTruthy();
+    const wrong = await call(service.url, 'GET', '/cache/k', { headers: { 'x-api-key': OTHER_KEY } });
+    expect(wrong.status).toBe(403);
+    expect(wrong.json?.error?.code).toBe('FORBIDDEN');
+    // An unknown route is not revealed to a caller without a key either.
+    expect((await call(service.url, 'GET', '/nowhere')).status).toBe(401);
+    const written = await call(service.url, 'POST', '/cache', { body: { key: 'k', value: { n: 1 } }, headers: auth });
+    expect(written.status).toBe(201);
+    const read = await call(service.url, 'GET', '/cache/k', { headers: auth });
+    expect(read.status).toBe(200);
+    expect(read.json).toMatchObject({ key: 'k', value: { n: 1 }, version: 1 });
+  });
+
+  test('more than one worker serves, and a worker that dies is replaced', async () => {
+    const pids = new Set<number>();
+    await until('two workers to answer', async () => {
+      const r = await call(service.url, 'GET', '/healthz');
+      expect(r.status).toBe(200);
+      pids.add(r.json!.pid as number);
+      return pids.size >= 2;
+    });
+    expect(pids.has(service.process.pid!)).toBe(false);
+    const [victim] = pids;
+    process.kill(victim, 'SIGKILL');
+    await until('a new worker to answer', async () => {
+      const r = await call(service.url, 'GET', '/healthz');
+      return !pids.has(r.json!.pid as number);
+    });
+    expect(service.lines.join('\n')).toContain(`(pid ${victim}) died (SIGKILL); starting a new one`);
+  });
+
+  test('past MAX_IN_FLIGHT requests in flight, a worker answers 503 with Retry-After at once; health routes still answer', async () => {
+    const held = await holdRequest(service.port, '/cache', { key: 'held', value: 'x'.repeat(64) }, auth);
+    // The held request occupies its worker's only slot: that worker refuses the next API request.
+    const refusal = await until('a worker to refuse a request', async () => {
+      const r = await call(service.url, 'GET', '/cache/k', { headers: auth });
+      return r.status === 503 ? r : undefined;
+    });
+    expect(refusal.headers['retry-after']).toBe('1');
+    expect(refusal.json?.error?.code).toBe('UNAVAILABLE');
+    expect(refusal.json?.error?.message).toContain('limit of 1 requests in flight');
+    for (let i = 0; i < 4; i++) expect((await call(service.url, 'GET', '/healthz')).status).toBe(200);
+    expect(await held.finish()).toMatch(/^HTTP\/1.1 201/);
+    // The slot is free again.
+    for (let i = 0; i < 4; i++) expect((await call(service.url, 'GET', '/cache/held', { headers: auth })).status).toBe(200);
+  });
+
+  test('/healthz never needs Redis; /readyz fails while Redis is down and recovers without a restart', async () => {
+    expect((await call(service.url, 'GET', '/readyz')).status).toBe(200);
+    redis.kill();
+    // Every worker must notice: ask until two answers in a row say 503 (connections alternate between workers).
+    let streak = 0;
+    await until('/readyz to fail on every worker', async () => {
+      const r = await call(service.url, 'GET', '/readyz');
+      streak = r.status === 503 ? streak + 1 : 0;
+      if (r.status === 503) expect(r.json?.error?.code).toBe('UNAVAILABLE');
+      return streak >= 4;
+    });
+    expect((await call(service.url, 'GET', '/healthz')).status).toBe(200);
+    await redis.restart();
+    streak = 0;
+    await until('/readyz to succeed again on every worker', async () => {
+      const r = await call(service.url, 'GET', '/readyz');
+      streak = r.status === 200 ? streak + 1 : 0;
+      return streak >= 4;
+    });
+    expect((await call(service.url, 'GET', '/cache/held', { headers: auth })).status).toBe(404);
+  });
+});
+
+describe('npm start, as a process', () => {
+  test('SIGTERM: the request in flight completes, new connections are refused, the private redis-server is gone, exit 0', async () => {
+    const service = await startService({ WORKERS: '2', MAX_IN_FLIGHT: '1', SHUTDOWN_GRACE_MS: '30000' });
+    try {
+      expect(service.redisPid).toBeDefined();
+      expect(alive(service.redisPid!)).toBe(true);
+      const held = await holdRequest(service.port, '/cache', { key: 'in-flight', value: 'y'.repeat(64) });
+      // Known to be in flight once its worker refuses another request (MAX_IN_FLIGHT=1).
+      await until('the held request to be in flight', async () => (await call(service.url, 'GET', '/cache/x')).status === 503);
+      service.process.kill('SIGTERM');
+      await until('new connections to be refused', () => refused(service.port));
+      const answer = await held.finish();
+      expect(answer).toMatch(/^HTTP\/1.1 201/);
+      expect(answer).toContain('"key":"in-flight"');
+      expect(await service.exited).toBe(0);
+      expect(alive(service.redisPid!)).toBe(false);
+      expect(service.lines.join('\n')).toContain('SIGTERM received, shutting down');
+    } finally {
+      await service.stop();
+    }
+  });
+});
