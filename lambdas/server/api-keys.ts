@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SecretsManagerSource, type SecretSource } from '../shared/redis';
 import type { ApiKeySource } from './settings';
@@ -27,7 +27,8 @@ export class ApiKeys {
 
   check(presented: string | undefined): KeyVerdict {
     if (presented === undefined || presented === '') return 'missing';
-    const digest = createHash('sha256').update(presented, 'utf8').digest();
+    // One-shot hash: about half the CPU of createHash().update().digest(), on every request.
+    const digest = hash('sha256', presented, 'buffer');
     let match = 0;
     for (const d of this.digests) match |= timingSafeEqual(digest, d) ? 1 : 0;
     return match ? 'ok' : 'wrong';
@@ -36,7 +37,7 @@ export class ApiKeys {
 
 /** Hex SHA-256 of a key: what the secret, the file and API_KEY_HASHES hold (`printf %s KEY | sha256sum`). */
 export function keyDigest(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 function checkedDigests(digests: readonly unknown[], where: string): string[] {
