@@ -76,6 +76,9 @@ describe('the production server, as a process (primary + workers) over a real Re
         MAX_IN_FLIGHT: '1',
         API_KEY_HASHES: keyDigest(KEY),
         REDIS_TIMEOUT_MS: '500',
+        ACCESS_LOG_SAMPLE_RATE: '1',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        METRICS_INTERVAL_MS: '1000',
       },
       SERVER_ENTRY,
     );
@@ -101,6 +104,23 @@ describe('the production server, as a process (primary + workers) over a real Re
     const read = await call(service.url, 'GET', '/cache/k', { headers: auth });
     expect(read.status).toBe(200);
     expect(read.json).toMatchObject({ key: 'k', value: { n: 1 }, version: 1 });
+  });
+
+  test('JSON access logs name the route, never the key; request metrics carry API Gateway\'s names', async () => {
+    const answer = await call(service.url, 'GET', '/cache/secret-key-name', { headers: auth });
+    const requestId = answer.headers['x-request-id'];
+    const access = await until('the access log line', () =>
+      service.lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : undefined)).find((j) => j?.access?.requestId === requestId),
+    );
+    expect(access).toMatchObject({ level: 'INFO', message: 'request', service: 'skycache' });
+    expect(access.access).toMatchObject({ method: 'GET', resourcePath: '/cache/{key}', status: 404, ip: '127.0.0.1' });
+    expect(JSON.stringify(access)).not.toContain('secret-key-name');
+    const emf = await until('a metrics line', () =>
+      service.lines.map((l) => (l.startsWith('{"_aws"') ? JSON.parse(l) : undefined)).find((j) => j && j['4XXError'] > 0),
+    );
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'skycache', Dimensions: [['service']] });
+    expect(emf._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual(['Count', '4XXError', '5XXError', 'InFlightRejected', 'Latency']);
+    expect(emf.Count).toBeGreaterThanOrEqual(emf['4XXError']);
   });
 
   test('more than one worker serves, and a worker that dies is replaced', async () => {

@@ -50,7 +50,7 @@ export async function runWorker(log: LogLine): Promise<void> {
   const dispatch: RouteDispatcher = async (req, res) => {
     const { server } = await (local ??= startLocalServer({ port: 0 }));
     return new Promise((resolve) => {
-      res.once('close', () => resolve(undefined));
+      res.once('close', () => resolve({ bytes: 0 }));
       server.emit('request', req, res);
     });
   };
