@@ -109,10 +109,25 @@ export function decodeEntry(key: string, raw: string, pttl: number): Entry {
     value,
     ttl: ttlSecondsOf(pttl),
     version: Number(m[1]),
-    createdAt: new Date(Number(m[2])).toISOString(),
-    updatedAt: new Date(Number(m[3])).toISOString(),
+    createdAt: isoOf(m[2]),
+    updatedAt: isoOf(m[3]),
     tags,
   };
+}
+
+/**
+ * ISO-8601 text of a stored millisecond timestamp. Formatting a Date costs about as much as decoding the rest of
+ * an entry, and a hot key's reads format the same two instants again and again: the last ones are remembered.
+ */
+const isoTexts = new Map<string, string>();
+const ISO_TEXTS_KEPT = 4096;
+function isoOf(ms: string): string {
+  let text = isoTexts.get(ms);
+  if (text === undefined) {
+    if (isoTexts.size >= ISO_TEXTS_KEPT) isoTexts.clear();
+    isoTexts.set(ms, (text = new Date(Number(ms)).toISOString()));
+  }
+  return text;
 }
 
 const NOT_JSON = Symbol('not JSON');
