@@ -1,4 +1,4 @@
-import type { ReadConsistency } from '../domain/entries';
+import { entryJson, type ReadConsistency } from '../domain/entries';
 import { CacheError } from '../shared/errors';
 import { etagOf, noneMatchHits } from '../shared/etag';
 import { json } from '../shared/http';
@@ -41,6 +41,6 @@ export const handler = httpHandler({
     if (!entry) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
     const etag = { etag: etagOf(entry.version) };
     if (ifNoneMatch !== undefined && noneMatchHits(ifNoneMatch, entry.version)) return json(304, undefined, etag);
-    return json(200, entry, etag);
+    return json(200, entryJson(entry), etag);
   },
 });
