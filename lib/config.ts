@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseExportFile } from '../lambdas/domain/export-name';
 
 /**
  * The one configuration object of a skycache deployment.
@@ -65,6 +66,13 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 const logRetention = z.coerce
   .number()
   .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`);
+/** An S3 object ARN of an .rdb file, as CreateReplicationGroup's SnapshotArns takes it (the key may not hold commas). */
+const RDB_ARN = /^arn:aws(-cn|-us-gov)?:s3:::(?<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(?<key>[^,]+\.rdb)$/;
+/** A list from context: `-c restoreFromSnapshotArns=arn1,arn2` (a string) or a JSON array in cdk.json. */
+const arnList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((a) => a.trim()).filter(Boolean) : v),
+  z.array(z.string().regex(RDB_ARN, 'each must be the S3 object ARN of an .rdb file, arn:aws:s3:::<bucket>/<key>.rdb (no commas in the key)')),
+);
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const configSchema = z
@@ -101,6 +109,11 @@ export const configSchema = z
     snapshotWindow: z.string().regex(WINDOW, 'must be hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00'),
     maintenanceWindow: z.string().regex(MAINTENANCE_WINDOW, 'must be ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00'),
     cacheLogRetentionDays: logRetention,
+    /**
+     * Seed the replication group from exported .rdb files (CloudFormation `SnapshotArns`): the S3 ARNs of every file
+     * of one export. Empty for an empty cache. Changing it replaces the replication group (docs/infrastructure.md).
+     */
+    restoreFromSnapshotArns: arnList,
 
     // --- entries (handlers and gateway validation)
     defaultTtlSeconds: int(1, 365 * 24 * 3600),
@@ -163,6 +176,7 @@ const common = {
   reservedMemoryPercent: 25,
   accessString: 'on ~* +@all -@admin -flushall -flushdb -keys',
   snapshotWindow: '03:00-04:00',
+  restoreFromSnapshotArns: [] as string[],
   maintenanceWindow: 'sun:05:00-sun:06:00',
   defaultTtlSeconds: 3600,
   maxTtlSeconds: 30 * 24 * 3600,
@@ -246,6 +260,20 @@ export function nodeFamily(nodeType: string): string {
   return NODE_TYPE.exec(nodeType)?.[1] ?? '';
 }
 
+/** Node types whose vCPU count the size does not tell (previous-generation nodes with one vCPU). */
+const ONE_VCPU_NODE_TYPES = ['cache.t1.micro', 'cache.t2.micro', 'cache.t2.small', 'cache.m1.small', 'cache.m1.medium', 'cache.m3.medium'];
+
+/**
+ * vCPUs of a node type, from its size as ElastiCache's node types are built: micro to large have 2 (a few
+ * previous-generation ones 1), xlarge 4, and an `<n>xlarge` 4 × n. The CPU alarm thresholds depend on it.
+ */
+export function nodeVcpus(nodeType: string): number {
+  if (ONE_VCPU_NODE_TYPES.includes(nodeType)) return 1;
+  const size = NODE_TYPE.exec(nodeType)?.[2] ?? '';
+  const xlarge = /^(\d*)xlarge$/.exec(size);
+  return xlarge ? 4 * Number(xlarge[1] || 1) : 2;
+}
+
 /** The parameter group family of an engine version, e.g. `valkey8`. */
 export function parameterGroupFamily(config: Pick<SkycacheConfig, 'engine' | 'engineVersion'>): string {
   const family = ENGINE_VERSIONS[config.engine][config.engineVersion];
@@ -293,6 +321,55 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   }
   if (c.snapshotWindow && c.maintenanceWindow && windowsOverlap(c.snapshotWindow, c.maintenanceWindow)) {
     problems.push(`snapshotWindow: ${c.snapshotWindow} overlaps maintenanceWindow ${c.maintenanceWindow}`);
+  }
+  problems.push(...restoreProblems(c));
+  return problems;
+}
+
+/**
+ * Whether the files in `restoreFromSnapshotArns` can seed this replication group. ElastiCache distributes the keys
+ * over however many shards the new group has, so the shard count may differ from the source's; but every file of
+ * the export must be there (one per source shard), a cluster-mode-disabled group takes exactly one file, and the
+ * engine can only move forward (Redis OSS → Valkey or a later Redis OSS; Valkey → a later Valkey). Files not named
+ * by skycache's exporter (lambdas/domain/export-name.ts) are checked for what their names tell.
+ */
+function restoreProblems(c: SkycacheConfig): string[] {
+  const arns = c.restoreFromSnapshotArns;
+  if (arns.length === 0) return [];
+  const field = 'restoreFromSnapshotArns';
+  const problems: string[] = [];
+  if (!c.clusterMode && arns.length !== 1) {
+    problems.push(`${field}: a cluster-mode-disabled replication group is seeded from exactly one .rdb file, ${arns.length} given (an export of a sharded group has one file per shard: set clusterMode=true)`);
+  }
+  if (new Set(arns).size !== arns.length) problems.push(`${field}: the same file is listed twice`);
+  const files = arns.map((arn) => {
+    const { bucket, key } = RDB_ARN.exec(arn)?.groups ?? {};
+    return { arn, ...parseExportFile(`${bucket}/${key}`) };
+  });
+  const exports = new Set(files.map((f) => f.exportName));
+  if (exports.size > 1 || files.some((f) => f.exportName === undefined)) {
+    if (arns.length > 1) problems.push(`${field}: the files must be the <name>-0001.rdb … <name>-000n.rdb of one export`);
+    return problems;
+  }
+  const [first] = files;
+  if (first.shards !== undefined) {
+    const expected = Array.from({ length: first.shards }, (_, i) => i + 1);
+    const missing = expected.filter((n) => !files.some((f) => f.shard === n));
+    if (!c.clusterMode && first.shards > 1) {
+      problems.push(`${field}: the export holds ${first.shards} shards; a cluster-mode-disabled group cannot be seeded from a sharded export (set clusterMode=true)`);
+    } else if (missing.length > 0) {
+      problems.push(`${field}: the export has ${first.shards} shard files but ${missing.map((n) => `-${String(n).padStart(4, '0')}.rdb`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not listed; seeding from part of them loses those shards' keys`);
+    }
+  }
+  if (first.engine !== undefined && first.major !== undefined && first.minor !== undefined) {
+    const source = `${first.engine} ${first.major}.${first.minor}`;
+    const [major, minor] = c.engineVersion.split('.').map(Number);
+    const older = major < first.major || (major === first.major && minor < first.minor);
+    if (first.engine === 'valkey' && c.engine !== 'valkey') {
+      problems.push(`${field}: the export is of ${source}; it can only seed a valkey group (engine=${c.engine})`);
+    } else if (first.engine === c.engine && older) {
+      problems.push(`${field}: the export is of ${source}; it cannot seed the older ${c.engine} ${c.engineVersion} (set engineVersion to ${first.major}.${first.minor} or later)`);
+    }
   }
   return problems;
 }

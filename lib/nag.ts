@@ -65,7 +65,7 @@ export function acknowledgeFindings(s: NagScope): void {
   if (s.backup) {
     const exporter = s.backup.exporter;
     ack(exporter, 'AwsSolutions-L1', NODE_22);
-    ack(exporter, 'AwsSolutions-IAM5[Resource::*]', `${ENI_AND_XRAY} elasticache:DescribeSnapshots lists snapshots by replication group and takes no snapshot ARN.`);
+    ack(exporter, 'AwsSolutions-IAM5[Resource::*]', `${ENI_AND_XRAY} elasticache:DescribeSnapshots lists snapshots by replication group and takes no snapshot ARN; s3:ListAllMyBuckets is account-level (no bucket ARN) and ElastiCache's export guide requires it of the CopySnapshot caller.`);
     ack(exporter, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:snapshot:*]', 'elasticache:CopySnapshot names the source (an automatic snapshot whose name ElastiCache chooses) and the target snapshot; both are snapshot ARNs in this account and region only.');
     ack(exporter, `AwsSolutions-IAM5[Resource::<${bucketLogicalId(s.backup)}.Arn>/*]`, 'Exports are written as objects named after each snapshot, so object access is granted on the export bucket\'s objects (and that bucket only).');
   }

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
 import type { SchemaLimits } from '../lambdas/shared/schemas';
-import { parameterGroupFamily, type SkycacheConfig } from './config';
+import { nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
 import { CacheCluster } from './constructs/cache-cluster';
@@ -92,6 +92,7 @@ export class SkycacheStack extends Stack {
       accessString: config.accessString,
       snapshotRetentionDays: config.snapshotRetentionDays,
       snapshotWindow: config.snapshotWindow,
+      snapshotArns: config.restoreFromSnapshotArns,
       maintenanceWindow: config.maintenanceWindow,
       encryptionKey: key,
       logEncryptionKey: key,
@@ -183,6 +184,7 @@ export class SkycacheStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       replicationGroupId: this.cache.replicationGroupId,
       cacheNodes: this.cache.nodes,
+      nodeVcpus: nodeVcpus(config.nodeType),
       apiName: this.api.restApi.restApiName,
       stage: this.api.stage,
       functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),

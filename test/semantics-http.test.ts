@@ -41,48 +41,49 @@ describe('conditional writes and ETags over HTTP', () => {
   test('GET carries the version as a strong ETag; If-None-Match answers 304 with no body', async () => {
     const created = await call('POST', '/cache', { key: 'user:1', value: { n: 1 } });
     expect(created.status).toBe(201);
-    expect(created.headers.get('etag')).toBe('"1"');
+    const v = created.body.version as number;
+    expect(created.headers.get('etag')).toBe(`"${v}"`);
     const read = await call('GET', '/cache/user:1');
-    expect(read.headers.get('etag')).toBe('"1"');
-    for (const inm of ['"1"', '*', '"7", "1"', 'W/"1"']) {
+    expect(read.headers.get('etag')).toBe(`"${v}"`);
+    for (const inm of [`"${v}"`, '*', `"7", "${v}"`, `W/"${v}"`]) {
       const cached = await call('GET', '/cache/user:1', undefined, { 'If-None-Match': inm });
       expect(cached.status).toBe(304);
       expect(cached.body).toBeUndefined();
-      expect(cached.headers.get('etag')).toBe('"1"');
+      expect(cached.headers.get('etag')).toBe(`"${v}"`);
     }
-    expect((await call('GET', '/cache/user:1', undefined, { 'If-None-Match': '"2"' })).status).toBe(200);
-    expect((await call('GET', '/cache?key=user:1', undefined, { 'If-None-Match': '"1"' })).status).toBe(304);
+    expect((await call('GET', '/cache/user:1', undefined, { 'If-None-Match': `"${v + 1}"` })).status).toBe(200);
+    expect((await call('GET', '/cache?key=user:1', undefined, { 'If-None-Match': `"${v}"` })).status).toBe(304);
     expect((await call('GET', '/cache/user:1', undefined, { 'If-None-Match': 'garbage' })).status).toBe(400);
   });
 
   test('body conditions: 409 CONFLICT, 404, 409 VERSION_CONFLICT with the current version; nothing changes', async () => {
-    await call('POST', '/cache', { key: 'k', value: 1, tags: ['t'] });
+    const v = (await call('POST', '/cache', { key: 'k', value: 1, tags: ['t'] })).body.version as number;
     const before = await stored();
     const absent = await call('POST', '/cache', { key: 'k', value: 2, ifAbsent: true });
-    expect(absent).toMatchObject({ status: 409, body: { error: { code: 'CONFLICT', details: { currentVersion: 1 } } } });
+    expect(absent).toMatchObject({ status: 409, body: { error: { code: 'CONFLICT', details: { currentVersion: v } } } });
     const present = await call('POST', '/cache', { key: 'new', value: 2, ifPresent: true });
     expect(present).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', details: { currentVersion: null } } } });
     const version = await call('POST', '/cache', { key: 'k', value: 2, ifVersion: 3, tags: ['other'] });
-    expect(version).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT', details: { currentVersion: 1 } } } });
+    expect(version).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT', details: { currentVersion: v } } } });
     expect(await stored()).toEqual(before);
-    const ok = await call('POST', '/cache', { key: 'k', value: 2, ifVersion: 1 });
-    expect(ok).toMatchObject({ status: 200, body: { version: 2 } });
-    expect(ok.headers.get('etag')).toBe('"2"');
+    const ok = await call('POST', '/cache', { key: 'k', value: 2, ifVersion: v });
+    expect(ok).toMatchObject({ status: 200, body: { version: v + 1 } });
+    expect(ok.headers.get('etag')).toBe(`"${v + 1}"`);
   });
 
   test('If-Match / If-None-Match: * on writes answer 412 with the current version; nothing changes', async () => {
-    await call('POST', '/cache', { key: 'k', value: 1 });
+    const v = (await call('POST', '/cache', { key: 'k', value: 1 })).body.version as number;
     const before = await stored();
     const stale = await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-Match': '"9"' });
-    expect(stale).toMatchObject({ status: 412, body: { error: { code: 'PRECONDITION_FAILED', details: { currentVersion: 1 } } } });
-    expect((await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-Match': 'W/"1"' })).status).toBe(412);
+    expect(stale).toMatchObject({ status: 412, body: { error: { code: 'PRECONDITION_FAILED', details: { currentVersion: v } } } });
+    expect((await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-Match': `W/"${v}"` })).status).toBe(412);
     expect((await call('POST', '/cache', { key: 'nope', value: 2 }, { 'If-Match': '*' })).status).toBe(412);
     expect((await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-None-Match': '*' })).status).toBe(412);
-    expect((await call('DELETE', '/cache/k', undefined, { 'If-Match': '"2"' })).status).toBe(412);
+    expect((await call('DELETE', '/cache/k', undefined, { 'If-Match': `"${v + 1}"` })).status).toBe(412);
     expect(await stored()).toEqual(before);
-    expect((await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-Match': '"1"' })).status).toBe(200);
+    expect((await call('POST', '/cache', { key: 'k', value: 2 }, { 'If-Match': `"${v}"` })).status).toBe(200);
     expect((await call('POST', '/cache', { key: 'fresh', value: 2 }, { 'If-None-Match': '*' })).status).toBe(201);
-    expect((await call('DELETE', '/cache/k', undefined, { 'If-Match': '"2"' })).status).toBe(204);
+    expect((await call('DELETE', '/cache/k', undefined, { 'If-Match': `"${v + 1}"` })).status).toBe(204);
   });
 
   test('bad conditions are 400s that name the problem', async () => {
@@ -121,7 +122,7 @@ describe('TTL control over HTTP', () => {
     expect(await call('DELETE', '/cache/a%2Fb/ttl')).toMatchObject({ status: 200, body: { ttl: null } });
     expect(await call('GET', '/cache?key=a/b&touch=30')).toMatchObject({ status: 200, body: { ttl: 30 } });
     await redis.client.pexpire(entryKey('a/b'), 2000);
-    expect(await call('GET', '/cache?key=a/b&sliding=true')).toMatchObject({ status: 200, body: { ttl: 100, version: 1 } });
+    expect(await call('GET', '/cache?key=a/b&sliding=true')).toMatchObject({ status: 200, body: { ttl: 100, version: expect.any(Number) } });
     expect((await call('GET', '/cache/nope/ttl')).status).toBe(404);
     expect((await call('PUT', '/cache/nope/ttl', { ttl: 5 })).status).toBe(404);
     expect((await call('DELETE', '/cache/nope/ttl')).status).toBe(404);
@@ -149,10 +150,10 @@ describe('batches over HTTP', () => {
         { key: 'b', value: [2] },
       ],
     });
-    expect(set).toMatchObject({ status: 200, body: { items: [{ key: 'a', created: true, version: 1, ttl: 10 }, { key: 'b', version: 1 }] } });
+    expect(set).toMatchObject({ status: 200, body: { items: [{ key: 'a', created: true, ttl: 10 }, { key: 'b', created: true }] } });
     const get = await call('POST', '/cache/batch/get', { keys: ['a', 'zz', 'b'] });
     expect(get.body.items).toMatchObject([
-      { key: 'a', found: true, value: 1, version: 1, tags: ['x'] },
+      { key: 'a', found: true, value: 1, version: set.body.items[0].version, tags: ['x'] },
       { key: 'zz', found: false },
       { key: 'b', found: true, value: [2] },
     ]);

@@ -33,11 +33,11 @@ async function snapshot(): Promise<Record<string, [string | null, number]>> {
 
 describe('conditional writes', () => {
   test('ifAbsent creates once, then refuses with CONFLICT and the current version, changing nothing', async () => {
-    expect(await store.set('k', 1, 60, { condition: { ifAbsent: true } })).toMatchObject({ created: true, version: 1 });
+    const { version } = await store.set('k', 1, 60, { condition: { ifAbsent: true } });
     const before = await snapshot();
     await expect(store.set('k', 2, 60, { condition: { ifAbsent: true }, tags: ['t'] })).rejects.toMatchObject({
       code: 'CONFLICT',
-      details: { currentVersion: 1 },
+      details: { currentVersion: version },
     });
     expect(await snapshot()).toEqual(before);
   });
@@ -48,53 +48,53 @@ describe('conditional writes', () => {
       details: { currentVersion: null },
     });
     expect(await redis.client.dbsize()).toBe(0);
-    await store.set('k', 1);
-    expect(await store.set('k', 2, 60, { condition: { ifPresent: true } })).toMatchObject({ created: false, version: 2 });
+    const { version } = await store.set('k', 1);
+    expect(await store.set('k', 2, 60, { condition: { ifPresent: true } })).toMatchObject({ created: false, version: version + 1 });
   });
 
   test('ifVersion applies only at that version (compare-and-set), else VERSION_CONFLICT with the current one', async () => {
-    await store.set('k', 'a');
+    const { version: first } = await store.set('k', 'a');
     await store.set('k', 'b');
     const before = await snapshot();
-    await expect(store.set('k', 'x', 60, { condition: { ifVersion: 1 } })).rejects.toMatchObject({
+    await expect(store.set('k', 'x', 60, { condition: { ifVersion: first } })).rejects.toMatchObject({
       code: 'VERSION_CONFLICT',
-      details: { currentVersion: 2 },
+      details: { currentVersion: first + 1 },
     });
-    await expect(store.set('absent', 'x', 60, { condition: { ifVersion: 1 } })).rejects.toMatchObject({
+    await expect(store.set('absent', 'x', 60, { condition: { ifVersion: first } })).rejects.toMatchObject({
       details: { currentVersion: null },
     });
     expect(await snapshot()).toEqual(before);
-    expect(await store.set('k', 'c', 60, { condition: { ifVersion: 2 } })).toMatchObject({ version: 3 });
+    expect(await store.set('k', 'c', 60, { condition: { ifVersion: first + 1 } })).toMatchObject({ version: first + 2 });
     expect((await store.get('k'))!.value).toBe('c');
   });
 
   test('of 50 concurrent compare-and-sets at one version exactly one wins', async () => {
-    await store.set('k', 0);
+    const { version } = await store.set('k', 0);
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, (_, i) => store.set('k', i, 60, { condition: { ifVersion: 1 } })),
+      Array.from({ length: 50 }, (_, i) => store.set('k', i, 60, { condition: { ifVersion: version } })),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect((await store.get('k'))!.version).toBe(2);
+    expect((await store.get('k'))!.version).toBe(version + 1);
   });
 
   test('a conditional delete removes only at the expected version', async () => {
-    await store.set('k', 1);
-    await expect(store.delete('k', { ifVersion: 7 })).rejects.toMatchObject({ code: 'VERSION_CONFLICT', details: { currentVersion: 1 } });
+    const { version } = await store.set('k', 1);
+    await expect(store.delete('k', { ifVersion: 7 })).rejects.toMatchObject({ code: 'VERSION_CONFLICT', details: { currentVersion: version } });
     await expect(store.delete('missing', { ifVersion: '*' })).rejects.toMatchObject({ details: { currentVersion: null } });
     expect(await store.get('k')).not.toBeNull();
-    expect(await store.delete('k', { ifVersion: 1 })).toBe(true);
+    expect(await store.delete('k', { ifVersion: version })).toBe(true);
   });
 });
 
 describe('TTL control', () => {
   test('read, touch and persist change the expiry but not the value or version', async () => {
-    await store.set('k', { a: 1 }, 100);
+    const { version } = await store.set('k', { a: 1 }, 100);
     expect(await store.ttl('k')).toEqual({ key: 'k', ttl: 100 });
     expect(await store.touch('k', 2000)).toEqual({ key: 'k', ttl: 2000 });
     expect(await redis.client.pttl(entryKey('k'))).toBeGreaterThan(1_999_000);
     expect(await store.persist('k')).toEqual({ key: 'k', ttl: null });
     expect(await redis.client.pttl(entryKey('k'))).toBe(-1);
-    expect(await store.get('k')).toMatchObject({ value: { a: 1 }, version: 1, ttl: null });
+    expect(await store.get('k')).toMatchObject({ value: { a: 1 }, version, ttl: null });
   });
 
   test('a missing key has no TTL to read, touch or persist', async () => {
@@ -236,16 +236,17 @@ describe('batches', () => {
       { key: 'b', value: { x: [1] }, ttl: 20, tags: ['t'] },
       { key: 'a', value: 2 },
     ]);
+    const [a, b] = written as { version: number }[];
     expect(written).toMatchObject([
-      { key: 'a', created: true, version: 1, ttl: 10 },
-      { key: 'b', created: true, version: 1, ttl: 20 },
-      { key: 'a', created: false, version: 2, ttl: 600 },
+      { key: 'a', created: true, version: expect.any(Number), ttl: 10 },
+      { key: 'b', created: true, version: expect.any(Number), ttl: 20 },
+      { key: 'a', created: false, version: a.version + 1, ttl: 600 },
     ]);
     const read = await getMany(store, ['b', 'missing', 'a']);
     expect(read).toMatchObject([
-      { key: 'b', found: true, value: { x: [1] }, ttl: 20, version: 1, tags: ['t'] },
+      { key: 'b', found: true, value: { x: [1] }, ttl: 20, version: b.version, tags: ['t'] },
       { key: 'missing', found: false },
-      { key: 'a', found: true, value: 2, version: 2 },
+      { key: 'a', found: true, value: 2, version: a.version + 1 },
     ]);
     expect(await redis.client.hgetall('_:stats')).toEqual({ hits: '2', misses: '1' });
     expect(await deleteMany(store, ['a', 'missing', 'a'])).toEqual([
@@ -262,7 +263,7 @@ describe('batches', () => {
     ]);
     const written = await setMany(store, [{ key: 's', value: 1 }, { key: 'ok', value: 1 }]);
     expect(written[0]).toMatchObject({ key: 's', error: { code: 'WRONG_TYPE' } });
-    expect(written[1]).toMatchObject({ key: 'ok', version: 1 });
+    expect(written[1]).toMatchObject({ key: 'ok', created: true });
     expect(await redis.client.smembers(entryKey('s'))).toEqual(['x']);
   });
 

@@ -7,7 +7,7 @@ import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-pro
 import { SecretsManagerSource } from '../lambdas/shared/redis';
 import { ApiKeys, keyDigest, loadApiKeys, parseKeyHashes } from '../lambdas/server/api-keys';
 import { loadServerSettings } from '../lambdas/server/settings';
-import { alive, call, holdRequest, refused, SERVER_ENTRY, startService, until, type ServiceProcess } from './support/service';
+import { call, holdRequest, isRunning, killLeftovers, refused, SERVER_ENTRY, startServiceProcess, waitFor, type Answer, type ServiceProcess } from './support/service-process';
 
 // Each test starts or restarts processes (tsx transpiles at start): generous bounds for a loaded machine.
 jest.setTimeout(180_000);
@@ -69,9 +69,11 @@ describe('the production server, as a process (primary + workers) over a real Re
   let service: ServiceProcess;
   beforeAll(async () => {
     redis = await startRedisProcess();
-    service = await startService(
-      {
+    service = await startServiceProcess({
+      entry: SERVER_ENTRY,
+      env: {
         REDIS_URL: redis.url,
+        HOST: '127.0.0.1',
         WORKERS: '2',
         MAX_IN_FLIGHT: '1',
         API_KEY_HASHES: keyDigest(KEY),
@@ -80,14 +82,17 @@ describe('the production server, as a process (primary + workers) over a real Re
         POWERTOOLS_LOG_LEVEL: 'INFO',
         METRICS_INTERVAL_MS: '1000',
       },
-      SERVER_ENTRY,
-    );
+    });
   });
   afterAll(async () => {
-    await service?.stop();
+    if (service) {
+      process.kill(service.serverPid, 'SIGTERM');
+      await service.exited;
+    }
     await redis?.stop();
   });
   const auth = { 'x-api-key': KEY };
+  const jsonLines = () => service.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 
   test('x-api-key: 401 without a key, 403 with a wrong one, served with a right one; JSON errors', async () => {
     const missing = await call(service.url, 'GET', '/cache/k');
@@ -103,21 +108,20 @@ describe('the production server, as a process (primary + workers) over a real Re
     expect(written.status).toBe(201);
     const read = await call(service.url, 'GET', '/cache/k', { headers: auth });
     expect(read.status).toBe(200);
-    expect(read.json).toMatchObject({ key: 'k', value: { n: 1 }, version: 1 });
+    expect(read.json).toMatchObject({ key: 'k', value: { n: 1 }, version: written.json!.version });
   });
 
   test('JSON access logs name the route, never the key; request metrics carry API Gateway\'s names', async () => {
     const answer = await call(service.url, 'GET', '/cache/secret-key-name', { headers: auth });
     const requestId = answer.headers['x-request-id'];
-    const access = await until('the access log line', () =>
-      service.lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : undefined)).find((j) => j?.access?.requestId === requestId),
-    );
+    await waitFor(() => jsonLines().some((j) => j.access?.requestId === requestId), 30_000, 'the access log line');
+    const access = jsonLines().find((j) => j.access?.requestId === requestId);
     expect(access).toMatchObject({ level: 'INFO', message: 'request', service: 'skycache' });
     expect(access.access).toMatchObject({ method: 'GET', resourcePath: '/cache/{key}', status: 404, ip: '127.0.0.1' });
     expect(JSON.stringify(access)).not.toContain('secret-key-name');
-    const emf = await until('a metrics line', () =>
-      service.lines.map((l) => (l.startsWith('{"_aws"') ? JSON.parse(l) : undefined)).find((j) => j && j['4XXError'] > 0),
-    );
+    const isMetrics = (j: Record<string, unknown>) => j._aws !== undefined && (j['4XXError'] as number) > 0;
+    await waitFor(() => jsonLines().some(isMetrics), 30_000, 'a metrics line');
+    const emf = jsonLines().find(isMetrics);
     expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'skycache', Dimensions: [['service']] });
     expect(emf._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual(['Count', '4XXError', '5XXError', 'InFlightRejected', 'Latency']);
     expect(emf.Count).toBeGreaterThanOrEqual(emf['4XXError']);
@@ -125,32 +129,39 @@ describe('the production server, as a process (primary + workers) over a real Re
 
   test('more than one worker serves, and a worker that dies is replaced', async () => {
     const pids = new Set<number>();
-    await until('two workers to answer', async () => {
-      const r = await call(service.url, 'GET', '/healthz');
-      expect(r.status).toBe(200);
-      pids.add(r.json!.pid as number);
-      return pids.size >= 2;
-    });
-    expect(pids.has(service.process.pid!)).toBe(false);
+    await waitFor(
+      async () => {
+        const r = await call(service.url, 'GET', '/healthz');
+        expect(r.status).toBe(200);
+        pids.add(r.json!.pid as number);
+        return pids.size >= 2;
+      },
+      60_000,
+      'two workers to answer',
+    );
+    expect(pids.has(service.serverPid)).toBe(false);
     const [victim] = pids;
     process.kill(victim, 'SIGKILL');
-    await until('a new worker to answer', async () => {
-      const r = await call(service.url, 'GET', '/healthz');
-      return !pids.has(r.json!.pid as number);
-    });
-    expect(service.lines.join('\n')).toContain(`(pid ${victim}) died (SIGKILL); starting a new one`);
+    await waitFor(async () => !pids.has((await call(service.url, 'GET', '/healthz')).json!.pid as number), 60_000, 'a new worker to answer');
+    expect(service.output()).toContain(`(pid ${victim}) died (SIGKILL); starting a new one`);
   });
 
   test('past MAX_IN_FLIGHT requests in flight, a worker answers 503 with Retry-After at once; health routes still answer', async () => {
     const held = await holdRequest(service.port, '/cache', { key: 'held', value: 'x'.repeat(64) }, auth);
     // The held request occupies its worker's only slot: that worker refuses the next API request.
-    const refusal = await until('a worker to refuse a request', async () => {
-      const r = await call(service.url, 'GET', '/cache/k', { headers: auth });
-      return r.status === 503 ? r : undefined;
-    });
-    expect(refusal.headers['retry-after']).toBe('1');
-    expect(refusal.json?.error?.code).toBe('UNAVAILABLE');
-    expect(refusal.json?.error?.message).toContain('limit of 1 requests in flight');
+    let refusal: Answer | undefined;
+    await waitFor(
+      async () => {
+        const r = await call(service.url, 'GET', '/cache/k', { headers: auth });
+        if (r.status === 503) refusal = r;
+        return refusal !== undefined;
+      },
+      30_000,
+      'a worker to refuse a request',
+    );
+    expect(refusal!.headers['retry-after']).toBe('1');
+    expect(refusal!.json?.error?.code).toBe('UNAVAILABLE');
+    expect(refusal!.json?.error?.message).toContain('limit of 1 requests in flight');
     for (let i = 0; i < 4; i++) expect((await call(service.url, 'GET', '/healthz')).status).toBe(200);
     expect(await held.finish()).toMatch(/^HTTP\/1.1 201/);
     // The slot is free again.
@@ -160,45 +171,47 @@ describe('the production server, as a process (primary + workers) over a real Re
   test('/healthz never needs Redis; /readyz fails while Redis is down and recovers without a restart', async () => {
     expect((await call(service.url, 'GET', '/readyz')).status).toBe(200);
     redis.kill();
-    // Every worker must notice: ask until two answers in a row say 503 (connections alternate between workers).
-    let streak = 0;
-    await until('/readyz to fail on every worker', async () => {
-      const r = await call(service.url, 'GET', '/readyz');
-      streak = r.status === 503 ? streak + 1 : 0;
-      if (r.status === 503) expect(r.json?.error?.code).toBe('UNAVAILABLE');
-      return streak >= 4;
-    });
+    // Every worker must notice: ask until four answers in a row agree (connections alternate between workers).
+    const streakOf = async (status: number) => {
+      let streak = 0;
+      await waitFor(
+        async () => {
+          const r = await call(service.url, 'GET', '/readyz');
+          if (r.status === 503) expect(r.json?.error?.code).toBe('UNAVAILABLE');
+          streak = r.status === status ? streak + 1 : 0;
+          return streak >= 4;
+        },
+        60_000,
+        `/readyz to answer ${status} on every worker`,
+      );
+    };
+    await streakOf(503);
     expect((await call(service.url, 'GET', '/healthz')).status).toBe(200);
     await redis.restart();
-    streak = 0;
-    await until('/readyz to succeed again on every worker', async () => {
-      const r = await call(service.url, 'GET', '/readyz');
-      streak = r.status === 200 ? streak + 1 : 0;
-      return streak >= 4;
-    });
+    await streakOf(200);
     expect((await call(service.url, 'GET', '/cache/held', { headers: auth })).status).toBe(404);
   });
 });
 
 describe('npm start, as a process', () => {
+  let service: ServiceProcess | undefined;
+  afterEach(() => killLeftovers(service?.launcher.pid, service?.serverPid, service?.redisPid));
+
   test('SIGTERM: the request in flight completes, new connections are refused, the private redis-server is gone, exit 0', async () => {
-    const service = await startService({ WORKERS: '2', MAX_IN_FLIGHT: '1', SHUTDOWN_GRACE_MS: '30000' });
-    try {
-      expect(service.redisPid).toBeDefined();
-      expect(alive(service.redisPid!)).toBe(true);
-      const held = await holdRequest(service.port, '/cache', { key: 'in-flight', value: 'y'.repeat(64) });
-      // Known to be in flight once its worker refuses another request (MAX_IN_FLIGHT=1).
-      await until('the held request to be in flight', async () => (await call(service.url, 'GET', '/cache/x')).status === 503);
-      service.process.kill('SIGTERM');
-      await until('new connections to be refused', () => refused(service.port));
-      const answer = await held.finish();
-      expect(answer).toMatch(/^HTTP\/1.1 201/);
-      expect(answer).toContain('"key":"in-flight"');
-      expect(await service.exited).toBe(0);
-      expect(alive(service.redisPid!)).toBe(false);
-      expect(service.lines.join('\n')).toContain('SIGTERM received, shutting down');
-    } finally {
-      await service.stop();
-    }
+    service = await startServiceProcess({ env: { WORKERS: '2', MAX_IN_FLIGHT: '1', SHUTDOWN_GRACE_MS: '30000' } });
+    const { url, port, redisPid } = service;
+    expect(isRunning(redisPid!)).toBe(true);
+    const held = await holdRequest(port, '/cache', { key: 'in-flight', value: 'y'.repeat(64) });
+    // Known to be in flight once its worker refuses another request (MAX_IN_FLIGHT=1).
+    await waitFor(async () => (await call(url, 'GET', '/cache/x')).status === 503, 30_000, 'the held request to be in flight');
+    process.kill(service.serverPid, 'SIGTERM');
+    await waitFor(() => refused(port), 30_000, 'new connections to be refused');
+    const answer = await held.finish();
+    expect(answer).toMatch(/^HTTP\/1.1 201/);
+    expect(answer).toContain('"key":"in-flight"');
+    await service.exited;
+    expect(service.launcher.exitCode).toBe(0);
+    expect(isRunning(redisPid!)).toBe(false);
+    expect(service.output()).toContain('SIGTERM received, shutting down');
   });
 });

@@ -3,6 +3,7 @@ import {
   entryKey,
   entryPrefixPattern,
   groupBySlot,
+  slotOf,
   statsKeyFor,
 } from '../shared/keyspace';
 import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../shared/redis';
@@ -42,10 +43,15 @@ export interface EntryLimits {
 export type ReadConsistency = 'strong' | 'eventual';
 
 export interface ReplicationAck {
-  /** Replicas that had the write when WAIT returned. */
+  /** Replicas that had the write when WAIT returned (0 without waiting when none is connected). */
   acknowledged: number;
   requested: number;
+  /** Replicas connected to the key's primary, as INFO replication said at most a second ago. */
+  connectedReplicas: number;
 }
+
+/** How long a primary's replica count is trusted: a replica that just (re)connected is waited for within this. */
+const REPLICA_COUNT_TTL_MS = 1000;
 
 export interface InvalidateRequest {
   keys?: string[];
@@ -182,6 +188,9 @@ export class EntryStore {
 
   private readonly replicaReader?: RedisClient;
 
+  /** Connected replicas per primary (cluster: per node address), with when the count goes stale. */
+  private readonly replicaCounts = new Map<string, { count: number; until: number }>();
+
   constructor(
     readonly redis: RedisClient,
     readonly limits: EntryLimits,
@@ -229,15 +238,32 @@ export class EntryStore {
   /**
    * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this process made on the key's
    * primary, the key's last write included. Replication stays asynchronous: this narrows, not closes, the window
-   * a failover can lose. WAIT holds the connection it runs on, so it is only paid when a client asks for it.
+   * a failover can lose. WAIT holds the connection it runs on, so it is only paid when a client asks for it, and
+   * never when the primary has no replica connected: then nothing could acknowledge, and the answer is immediate.
    */
   async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<ReplicationAck> {
     const rk = entryKey(key);
+    const connectedReplicas = await this.connectedReplicas(rk);
+    if (connectedReplicas === 0) return { acknowledged: 0, requested: replicas, connectedReplicas };
     // The EXISTS routes the pipeline to the key's primary in cluster mode; WAIT itself names no key.
     const replies = await this.run(rk, () => this.redis.pipeline().exists(rk).wait(replicas, timeoutMs).exec());
     const [, ack] = replies ?? [];
     if (!ack || ack[0]) throw translateRedisError(ack?.[0] ?? new Error('WAIT gave no reply'));
-    return { acknowledged: Number(ack[1]), requested: replicas };
+    return { acknowledged: Number(ack[1]), requested: replicas, connectedReplicas };
+  }
+
+  /** The replicas connected to the primary of `rk` (INFO replication, remembered for REPLICA_COUNT_TTL_MS). */
+  private async connectedReplicas(rk: string): Promise<number> {
+    const node = this.clustered ? String((this.redis as { slots: string[][] }).slots[slotOf(rk)]?.[0]) : 'primary';
+    const known = this.replicaCounts.get(node);
+    if (known && known.until > Date.now()) return known.count;
+    // As for WAIT, the EXISTS routes the pipeline (and so the INFO) to the key's primary.
+    const replies = await this.run(rk, () => this.redis.pipeline().exists(rk).info('replication').exec());
+    const [, info] = replies ?? [];
+    if (!info || info[0]) throw translateRedisError(info?.[0] ?? new Error('INFO gave no reply'));
+    const count = Number(/^connected_slaves:(\d+)/m.exec(String(info[1]))?.[1] ?? 0);
+    this.replicaCounts.set(node, { count, until: Date.now() + REPLICA_COUNT_TTL_MS });
+    return count;
   }
 
   /**

@@ -19,6 +19,15 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 `,
+  firstVersion: `
+-- The version of the first write of a key's lifetime: the server clock in microseconds. Each later write adds 1,
+-- and one key takes less than one write per microsecond, so a new lifetime (after a delete or an expiry) never
+-- repeats a version, or an ETag, of an earlier one.
+local function firstVersion()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+`,
   parse: `
 -- version, createdAtMs (string or nil), ttlMs (number or nil), tags (table)
 local function parse(raw)
@@ -130,13 +139,13 @@ return {raw, redis.call('PTTL', KEYS[1])}
   },
   /**
    * KEYS: entry. ARGV: value JSON, TTL ms, now ms, condition ('' | 'absent' | 'present' | expected version),
-   * tags JSON ('' for none), index prefix. Bumps the version by one, keeps createdAt across overwrites, moves the
+   * tags JSON ('' for none), index prefix. Bumps the version by one (a new key starts at firstVersion), keeps createdAt across overwrites, moves the
    * key between tag indexes. Returns ['OK', version, createdAtMs, existed (0/1)] or, when the condition fails,
    * ['FAILED', current version or -1 when absent].
    */
   skycacheSet: {
     numberOfKeys: 1,
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
+    lua: lua(['nowMs', 'firstVersion', 'parse', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
 local old = redis.call('GET', KEYS[1])
 local version, created, oldTags = 0, ARGV[3], {}
 if old then
@@ -155,7 +164,7 @@ elseif cond == 'present' then
 elseif cond ~= '' then
   if not old or version ~= tonumber(cond) then return {'FAILED', current} end
 end
-version = version + 1
+if old then version = version + 1 else version = firstVersion() end
 local tagsJson = ARGV[5] or ''
 local newTags = {}
 if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
@@ -243,7 +252,7 @@ return redis.call('ZCARD', dir)
    */
   skycacheIncrement: {
     numberOfKeys: 1,
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
+    lua: lua(['nowMs', 'firstVersion', 'parse', 'refreshIndexExpiry', 'indexAdd'], `
 local old = redis.call('GET', KEYS[1])
 local version, created, value, storedTtl, tags, tagsJson = 0, ARGV[4], 0, nil, {}, ''
 if old then
@@ -265,7 +274,7 @@ if old then
 end
 local nextValue = value + tonumber(ARGV[1])
 if math.abs(nextValue) > 9007199254740991 then return redis.error_reply('SKYCACHE_OVERFLOW') end
-version = version + 1
+if old then version = version + 1 else version = firstVersion() end
 local ttlMs = ARGV[2]
 if ttlMs == '' then ttlMs = storedTtl and string.format('%d', storedTtl) or ARGV[3] end
 local text = string.format('%d', nextValue)

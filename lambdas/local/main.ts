@@ -1,8 +1,9 @@
 /**
- * `npm start`: the cache API on this machine, served by the production server (lambdas/server/) with the same
- * route code as in Lambda. PORT (default 3000), HOST (default 127.0.0.1) and the server's other settings
- * (lambdas/server/settings.ts); REDIS_URL or REDIS_CLUSTER_NODES to use an existing Redis; without them a private
- * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
+ * `npm start`: the cache API on this machine, served by the production server (lambdas/server/: a primary and one
+ * worker per CPU) with the same route code as in Lambda. PORT (default 3000), HOST (default 127.0.0.1) and the
+ * server's other settings (lambdas/server/settings.ts: WORKERS, SHUTDOWN_GRACE_MS, API keys, …); REDIS_URL or
+ * REDIS_CLUSTER_NODES to use an existing Redis; without them a private redis-server is started on a free port
+ * (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
 import { resolve } from 'node:path';
 import { runPrimary } from '../server/service';
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
   process.env.PORT ??= '3000';
   process.env.HOST ??= '127.0.0.1';
   let redisProcess: RedisProcess | undefined;
+  // Whatever ends the process through Node (exit, a fatal error) takes the private redis-server with it; a SIGKILL
+  // is covered by redis-server's parent-death signal (redis-process.ts).
+  process.on('exit', () => redisProcess?.process.kill('SIGKILL'));
   if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
     redisProcess = await startRedisProcess({
       maxmemory: process.env.LOCAL_MAXMEMORY ?? '256mb',
@@ -26,6 +30,8 @@ async function main(): Promise<void> {
     log,
     workerEntry: resolve(__dirname, '../server/main.ts'),
     afterStop: async () => redisProcess?.stop(),
+    // Under `npm start` the service lives as long as npm does, even when npm is killed too hard to tell it.
+    stopWhenOrphaned: !!process.env.npm_lifecycle_event,
   });
 }
 

@@ -12,6 +12,8 @@ export interface ProxyRequest {
   /** Path parameters, already decoded. */
   pathParameters: Record<string, string>;
   body: string | null;
+  /** The body is base64 (API Gateway's form for bytes that are not text). */
+  isBase64Encoded?: boolean;
   requestId: string;
   stage: string;
   sourceIp?: string;
@@ -48,7 +50,7 @@ export function proxyEventOf(req: ProxyRequest): APIGatewayProxyEvent {
     pathParameters: hasParams ? req.pathParameters : null,
     stageVariables: null,
     body: req.body,
-    isBase64Encoded: false,
+    isBase64Encoded: req.isBase64Encoded ?? false,
     requestContext: {
       accountId: '000000000000',
       apiId: req.stage,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,17 @@ export interface RedisProcessOptions {
   port?: number;
   /** redis-server binary (default: the one on PATH). */
   binary?: string;
+}
+
+let setprivWorks: boolean | undefined;
+/**
+ * The command that runs redis-server so that the kernel kills it when this process ends, however it ends (a
+ * crash or SIGKILL included, when no exit handler runs): Linux's parent-death signal, set by util-linux `setpriv`
+ * before it execs redis-server (so the child's PID is redis-server's own). Elsewhere, redis-server directly.
+ */
+function dieWithParent(binary: string, args: string[]): [string, string[]] {
+  setprivWorks ??= process.platform === 'linux' && spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true']).status === 0;
+  return setprivWorks ? ['setpriv', ['--pdeathsig', 'KILL', binary, ...args]] : [binary, args];
 }
 
 export interface RedisProcess {
@@ -64,7 +75,8 @@ async function waitForPing(port: number, child: ChildProcess, timeoutMs: number)
 
 /**
  * Starts a private `redis-server` on a free loopback port, keeping nothing on disk. Used by `npm start` when no
- * REDIS_URL is given, and by the tests, which never touch the shared Redis on 6379.
+ * REDIS_URL is given, and by the tests, which never touch the shared Redis on 6379. It never outlives this
+ * process (see dieWithParent).
  */
 export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
@@ -75,7 +87,8 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
   if (options.maxmemoryPolicy) args.push('--maxmemory-policy', options.maxmemoryPolicy);
   args.push(...(options.args ?? []));
   const launch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
-    const child = spawn(options.binary ?? 'redis-server', args, { stdio: 'ignore' });
+    const [command, commandArgs] = dieWithParent(options.binary ?? 'redis-server', args);
+    const child = spawn(command, commandArgs, { stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (e) =>

@@ -1,14 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { ServerSettings } from './settings';
 
-/** Message the primary sends a worker to make it drain and exit (signals go to the primary only). */
-export const SHUTDOWN_MESSAGE = 'skycache:shutdown';
-
 /** A worker that lived this long before dying is taken for a one-off crash: it is replaced at once. */
 const STABLE_AFTER_MS = 30_000;
 const MAX_RESTART_DELAY_MS = 10_000;
 /** Time, beyond the drain grace, a worker has to close Redis and exit before it is killed. */
-const EXIT_MARGIN_MS = 5_000;
+export const WORKER_EXIT_MARGIN_MS = 5_000;
 
 export interface PrimaryOptions {
   settings: ServerSettings;
@@ -22,7 +19,7 @@ export interface PrimaryOptions {
 export interface Primary {
   /** Resolves with the URL once the first worker listens. */
   listening: Promise<string>;
-  /** Tells every worker to drain, waits for them (killing those past the grace) and resolves. Runs once. */
+  /** Tells every worker to drain (SIGTERM), waits for them (killing those past the grace) and resolves. Runs once. */
   stop(): Promise<void>;
 }
 
@@ -67,7 +64,7 @@ export function startPrimary(o: PrimaryOptions): Primary {
     (stopped ??= (async () => {
       stopping = true;
       const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
-      await Promise.all(workers.map((w) => stopWorker(w, settings.shutdownGraceMs + EXIT_MARGIN_MS, log)));
+      await Promise.all(workers.map((w) => stopWorker(w, settings.shutdownGraceMs + WORKER_EXIT_MARGIN_MS, log)));
     })());
   return { listening, stop };
 }
@@ -83,10 +80,8 @@ function stopWorker(worker: Worker, timeoutMs: number, log: (line: string) => vo
       clearTimeout(timer);
       resolve();
     });
-    try {
-      worker.send(SHUTDOWN_MESSAGE);
-    } catch {
-      worker.process.kill('SIGTERM');
-    }
+    // A signal, not an IPC message: a worker still loading its modules has no handler yet and just ends, where a
+    // message would be lost and the worker would start serving after all.
+    worker.process.kill('SIGTERM');
   });
 }

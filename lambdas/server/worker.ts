@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
+import { closeGracefully } from '../local/lifecycle';
 import { runtimeConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { closeServices, readyServices } from '../shared/services';
@@ -69,28 +70,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     (stopping ??= (async () => {
       clearTimeout(retry);
       clearInterval(refresher);
-      await drain(server, settings.shutdownGraceMs);
+      await closeGracefully(server, settings.shutdownGraceMs);
       metrics.stop();
       await closeServices();
       log('worker stopped');
     })());
   return { server, stop };
-}
-
-/**
- * Stops accepting, closes idle keep-alive connections now and busy ones once their response is sent, and cuts what
- * is still open after `graceMs`.
- */
-async function drain(server: Server, graceMs: number): Promise<void> {
-  server.on('request', (_req, res) => res.setHeader('connection', 'close'));
-  await new Promise<void>((resolve) => {
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-    const idle = setInterval(() => server.closeIdleConnections(), 50);
-    server.close(() => {
-      clearTimeout(deadline);
-      clearInterval(idle);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

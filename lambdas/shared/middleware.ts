@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { CacheError, UnavailableError } from './errors';
@@ -16,7 +17,10 @@ export interface RouteRequest<B> {
   body: B;
   services: Services;
   requestId: string;
-  /** A validated cache key from the path parameter or, failing that, the `key` query parameter. */
+  /**
+   * A validated cache key from the path parameter or, when there is none or it is `_` (KEY_FROM_QUERY), the `key`
+   * query parameter.
+   */
   key(name?: string): string;
   query(name: string): string | undefined;
   header(name: string): string | undefined;
@@ -32,6 +36,9 @@ export interface RouteSpec<B> {
    */
   keyspaceWide?: boolean;
 }
+
+/** The path segment that stands for the key given as the `key` query parameter (see docs/api.md, "Keys"). */
+export const KEY_FROM_QUERY = '_';
 
 /** Time kept back from the function's timeout to answer (and log) before Lambda cuts the invocation off. */
 const ANSWER_MARGIN_MS = 1000;
@@ -67,7 +74,13 @@ function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
     throw new CacheError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not "${contentType}"`);
   }
-  const text = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let text = event.body;
+  if (event.isBase64Encoded && text) {
+    const bytes = Buffer.from(text, 'base64');
+    // Decoding would put U+FFFD where the bad bytes are, and two different keys would then collide.
+    if (!isUtf8(bytes)) throw new CacheError('INVALID_JSON', 'request body is not valid UTF-8');
+    text = bytes.toString('utf8');
+  }
   if (!text) throw new CacheError('BAD_REQUEST', 'request body is required (a JSON object)');
   try {
     return JSON.parse(text);
@@ -159,7 +172,11 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
       services: svc,
       requestId,
       key(name = 'key') {
-        const raw = event.pathParameters?.[name] ?? event.queryStringParameters?.[name];
+        const inPath = event.pathParameters?.[name];
+        const inQuery = event.queryStringParameters?.[name];
+        // `_` in the key's place defers to `?key=`: the form that reaches every key, "." and ".." included
+        // (clients and proxies remove such path segments).
+        const raw = inPath === KEY_FROM_QUERY && inQuery !== undefined ? inQuery : (inPath ?? inQuery);
         if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
         const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
         if (!checked.success) {

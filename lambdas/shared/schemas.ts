@@ -45,10 +45,44 @@ export function keySchema(limits: SchemaLimits) {
     .refine((k) => Buffer.byteLength(k, 'utf8') <= limits.maxKeyBytes, {
       message: `must be at most ${limits.maxKeyBytes} bytes of UTF-8`,
     })
-    .refine((k) => !/[\uD800-\uDFFF]/.test(k.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')), {
-      message: 'must be valid UTF-8 (no lone surrogates)',
-    });
+    .refine((k) => noLoneSurrogates(k), { message: 'must be valid UTF-8 (no lone surrogates)' });
 }
+
+/** Most arrays and objects nested in one another in a value: deeper ones could not be read back as JSON. */
+export const MAX_VALUE_DEPTH = 128;
+
+/**
+ * Why a JSON value cannot be kept exactly as sent, if it cannot: a number JSON.parse could not hold (1e400 became
+ * Infinity, which JSON would write as null; 12345678901234567890 was rounded) or nesting past MAX_VALUE_DEPTH.
+ * Iterative, so a value nested 100,000 levels deep is refused rather than overflowing the stack.
+ */
+export function valueProblem(value: unknown): { path: PropertyKey[]; message: string } | undefined {
+  const pending: [unknown, PropertyKey[]][] = [[value, []]];
+  while (pending.length) {
+    const [v, path] = pending.pop()!;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+        return {
+          path,
+          message: 'numbers must be finite and within ±9007199254740991 (2^53-1) to read back exactly; send larger ones as strings',
+        };
+      }
+    } else if (v !== null && typeof v === 'object') {
+      if (path.length >= MAX_VALUE_DEPTH) {
+        return { path: path.slice(0, 4), message: `nests arrays and objects more than ${MAX_VALUE_DEPTH} levels deep` };
+      }
+      for (const [k, child] of Object.entries(v)) pending.push([child, [...path, Array.isArray(v) ? Number(k) : k]]);
+    }
+  }
+  return undefined;
+}
+
+/** A value as it is stored: any JSON value that reads back exactly as sent (see valueProblem). */
+export const storableValue = () =>
+  z.unknown().superRefine((v, ctx) => {
+    const problem = valueProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
 
 export function ttlSchema(limits: SchemaLimits) {
   return z
@@ -58,6 +92,7 @@ export function ttlSchema(limits: SchemaLimits) {
     .max(limits.maxTtlSeconds, `must be at most ${limits.maxTtlSeconds} seconds`);
 }
 
+/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
 const noLoneSurrogates = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
 
 export function tagSchema(limits: SchemaLimits) {
@@ -81,7 +116,7 @@ export const setEntryBody = (limits: SchemaLimits) =>
     .strictObject({
       key: keySchema(limits),
       /** Any JSON value, null included (a stored null is a hit: negative caching). */
-      value: z.unknown(),
+      value: storableValue(),
       ttl: ttlSchema(limits).optional(),
       tags: entryTagsSchema(limits).optional(),
       /** Write only when the key holds nothing (else 409 CONFLICT). */
@@ -105,6 +140,8 @@ export const invalidateBody = (limits: SchemaLimits) =>
         .string({ error: 'must be a string' })
         .min(1, 'must not be empty (to drop every entry, name the prefix of your keys)')
         .max(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes`)
+        // Validated as keys are: a lone surrogate would become U+FFFD in Redis and match other keys.
+        .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' })
         .optional(),
       tags: z
         .array(tagSchema(limits))
@@ -134,7 +171,7 @@ export const batchSetBody = (limits: SchemaLimits) => {
       .array(
         z.strictObject({
           key: keySchema(limits),
-          value: z.unknown(),
+          value: storableValue(),
           ttl: ttlSchema(limits).optional(),
           tags: entryTagsSchema(limits).optional(),
         }),
@@ -183,16 +220,13 @@ export const MAX_ELEMENTS_PER_REQUEST = 1000;
 export const MAX_FIELD_NAME_BYTES = 1024;
 
 /** Any JSON value, null included; present (a missing one is reported as required). */
-const jsonValue = () => z.unknown().refine((v) => v !== undefined, { message: 'is required' });
+const jsonValue = () => storableValue().refine((v) => v !== undefined, { message: 'is required' });
 
 const elements = (what: string) =>
   z
     .array(jsonValue(), { error: `must be an array of ${what}` })
     .min(1, `must hold at least one of the ${what}`)
     .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
-
-/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
-const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
 
 const fieldName = () =>
   z
@@ -201,7 +235,7 @@ const fieldName = () =>
     .refine((f) => Buffer.byteLength(f, 'utf8') <= MAX_FIELD_NAME_BYTES, {
       message: `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`,
     })
-    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
+    .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' });
 
 const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "right"' });
 const popCount = () =>
@@ -242,9 +276,11 @@ const hashFields = () =>
         ctx.addIssue({ code: 'custom', message: `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields` });
       }
       for (const name of names) {
+        const problem = valueProblem(fields[name]);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name, ...problem.path], message: problem.message });
         if (Buffer.byteLength(name, 'utf8') > MAX_FIELD_NAME_BYTES) {
           ctx.addIssue({ code: 'custom', path: [name.slice(0, 32)], message: `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8` });
-        } else if (!isWellFormed(name)) {
+        } else if (!noLoneSurrogates(name)) {
           ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
         }
       }

@@ -1,4 +1,6 @@
+import { withCollectionScripts } from '../domain/collection-scripts';
 import { EntryStore } from '../domain/entries';
+import { withScripts } from '../domain/scripts';
 import { UnavailableError } from './errors';
 import { runtimeConfig, type RuntimeConfig } from './config';
 import {
@@ -41,6 +43,7 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  for (const client of [redis, replicaReader]) if (client) defineScripts(client);
   current = {
     config,
     redis,
@@ -49,6 +52,17 @@ export function services(): Services {
     schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
   };
   return current;
+}
+
+/**
+ * Registers every script as a command before the client carries its first command. ioredis copies a client's
+ * script commands into each auto-pipeline when it makes one: a script defined later (lazily, on first use) is
+ * missing from a pipeline another request opened in the same tick, and that request fails
+ * ("pipeline[name] is not a function").
+ */
+function defineScripts(client: RedisClient): void {
+  withScripts(client);
+  withCollectionScripts(client);
 }
 
 /**

@@ -9,6 +9,16 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
 
+/** What ElastiCache's export guide lets the regional snapshot service do on the export bucket. */
+export const ELASTICACHE_SNAPSHOT_SERVICE_ACTIONS = [
+  's3:PutObject',
+  's3:GetObject',
+  's3:ListBucket',
+  's3:GetBucketAcl',
+  's3:ListMultipartUploadParts',
+  's3:ListBucketMultipartUploads',
+] as const;
+
 export interface SnapshotExportProps {
   /** The replication group whose newest automatic snapshot is exported. */
   readonly replicationGroupId: string;
@@ -36,9 +46,10 @@ export interface SnapshotExportProps {
  * - the bucket blocks public access, accepts TLS only, is versioned, logs access to a second bucket, moves exports
  *   to Glacier Instant Retrieval and later expires them, and is encrypted with SSE-S3 (S3-managed keys; see
  *   docs/infrastructure.md for why not SSE-KMS);
- * - its policy lets the ElastiCache snapshot service of this region write exports, for this account only;
+ * - its policy lets the ElastiCache snapshot service of this region write exports (and read them for a restore);
  * - a scheduled function calls CopySnapshot (TargetBucket) with a name derived from the snapshot, so a retry never
- *   exports twice; it throws on failure, which the export-failure alarm watches.
+ *   exports twice; it throws on failure, which the export-failure alarm watches, and publishes a metric when the
+ *   snapshot of the day is missing, which the missing-snapshot alarm watches.
  */
 export class SnapshotExport extends Construct {
   readonly bucket: s3.Bucket;
@@ -83,24 +94,20 @@ export class SnapshotExport extends Construct {
       removalPolicy,
     });
 
-    // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-exporting.html — grant ElastiCache access.
-    const elasticache = new iam.ServicePrincipal(`${stack.region}.elasticache-snapshot.amazonaws.com`);
+    // ElastiCache's export guide ("Grant ElastiCache access to your Amazon S3 bucket", docs/infrastructure.md says
+    // which version): the regional snapshot service principal, these six actions, on the bucket and its objects.
+    // No aws:SourceAccount condition: no AWS source shows this principal sending it, and a condition on a key the
+    // caller does not send silently denies every export.
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'ElastiCacheSnapshotExport',
-        principals: [elasticache],
-        actions: [
-          's3:PutObject',
-          's3:GetObject',
-          's3:ListBucket',
-          's3:GetBucketAcl',
-          's3:ListMultipartUploadParts',
-          's3:ListBucketMultipartUploads',
-        ],
+        principals: [new iam.ServicePrincipal(`${stack.region}.elasticache-snapshot.amazonaws.com`)],
+        actions: [...ELASTICACHE_SNAPSHOT_SERVICE_ACTIONS],
         resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
+    // The policy outlives the stack with the bucket: a restore from a retained bucket needs the service's read grant.
+    this.bucket.policy?.applyRemovalPolicy(removalPolicy);
 
     this.exporter = new HandlerFunction(this, 'Exporter', {
       handlerModule: 'export-snapshot',
@@ -135,7 +142,13 @@ export class SnapshotExport extends Construct {
         resources: [snapshotArn],
       }),
     );
-    // CopySnapshot to a bucket is authorized against the caller as well as the bucket policy.
+    // CopySnapshot to a bucket is authorized against the caller as well as the bucket policy. The guide's caller
+    // permissions, scoped to this bucket where S3 allows it; ListAllMyBuckets is account-level and takes only "*"
+    // (ElastiCache checks the caller can see the bucket; without it the export fails with "unable to validate the
+    // authenticated user has access on the S3 bucket").
+    this.exporter.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ExportListBuckets', actions: ['s3:ListAllMyBuckets'], resources: ['*'] }),
+    );
     this.exporter.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ExportBucket',
@@ -146,7 +159,7 @@ export class SnapshotExport extends Construct {
     this.exporter.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ExportObjects',
-        actions: ['s3:PutObject', 's3:GetObject'],
+        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
         resources: [this.bucket.arnForObjects('*')],
       }),
     );

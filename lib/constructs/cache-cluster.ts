@@ -47,6 +47,11 @@ export interface CacheClusterProps {
   readonly snapshotRetentionDays?: number;
   /** @default '03:00-04:00' (UTC) */
   readonly snapshotWindow?: string;
+  /**
+   * S3 ARNs of exported .rdb files the group is seeded from when it is created (`SnapshotArns`); changing them
+   * replaces the group. Validated in lib/config.ts. @default none (an empty cache)
+   */
+  readonly snapshotArns?: readonly string[];
   /** @default 'sun:05:00-sun:06:00' (UTC) */
   readonly maintenanceWindow?: string;
   /** Customer-managed key for data at rest and the auth secret. @default a new key with rotation on */
@@ -64,12 +69,13 @@ export interface CacheClusterProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** A node of the replication group, as CloudWatch names it (the CacheClusterId dimension). */
+/**
+ * A node of the replication group, as CloudWatch names it (the CacheClusterId dimension). No role: which node is
+ * primary changes on every failover.
+ */
 export interface CacheNode {
   readonly cacheClusterId: string;
   readonly shard: number;
-  /** False for the node that starts as primary (roles change on failover). */
-  readonly replica: boolean;
 }
 
 /**
@@ -225,6 +231,7 @@ export class CacheCluster extends Construct {
       userGroupIds: [userGroup.ref],
       snapshotRetentionLimit: props.snapshotRetentionDays ?? 1,
       snapshotWindow: props.snapshotWindow ?? '03:00-04:00',
+      ...(props.snapshotArns?.length ? { snapshotArns: [...props.snapshotArns] } : {}),
       preferredMaintenanceWindow: props.maintenanceWindow ?? 'sun:05:00-sun:06:00',
       autoMinorVersionUpgrade: true,
       networkType: 'ipv4',
@@ -240,7 +247,7 @@ export class CacheCluster extends Construct {
     for (let s = 1; s <= (clusterMode ? shards : 1); s++) {
       for (let n = 1; n <= 1 + replicas; n++) {
         const nodeSuffix = clusterMode ? `-${pad(s, 4)}-${pad(n, 3)}` : `-${pad(n, 3)}`;
-        this.nodes.push({ cacheClusterId: Fn.join('', [groupId, nodeSuffix]), shard: s, replica: n > 1 });
+        this.nodes.push({ cacheClusterId: Fn.join('', [groupId, nodeSuffix]), shard: s });
       }
     }
   }

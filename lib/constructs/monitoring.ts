@@ -8,11 +8,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { SNAPSHOT_MISSING_METRIC } from '../../lambdas/domain/snapshot-export';
 import type { CacheNode } from './cache-cluster';
 
 /** Alarm thresholds; every one has a default. */
 export interface MonitoringThresholds {
-  /** Host CPU of a node, percent. @default 90 */
+  /**
+   * Host CPU of a node, percent. @default 90 ÷ vCPUs for nodes with 2 vCPUs or fewer (the engine's one thread can
+   * use only one core), 90 for larger ones (whose engine thread the EngineCPUUtilization alarm watches)
+   */
   readonly cpuPercent?: number;
   /** CPU of the engine thread of a node, percent. @default 80 */
   readonly engineCpuPercent?: number;
@@ -22,7 +26,7 @@ export interface MonitoringThresholds {
   readonly evictionsPer5Min?: number;
   /** CurrConnections of a node. @default 10000 */
   readonly connections?: number;
-  /** ReplicationLag of a replica, seconds. @default 5 */
+  /** ReplicationLag of any replica of a shard, seconds. @default 5 */
   readonly replicationLagSeconds?: number;
   /** Share of API requests answered 5XX, percent. @default 1 */
   readonly api5xxPercent?: number;
@@ -43,11 +47,16 @@ export interface MonitoredFunction {
 export interface MonitoringProps {
   readonly replicationGroupId: string;
   readonly cacheNodes: readonly CacheNode[];
+  /** vCPUs of the cache's node type (lib/config.ts nodeVcpus): sets the host CPU threshold. @default 2 */
+  readonly nodeVcpus?: number;
   readonly apiName: string;
   readonly stage: apigateway.Stage;
   /** The API's functions. */
   readonly functions: readonly MonitoredFunction[];
-  /** The snapshot exporter: any error is an export failure. */
+  /**
+   * The snapshot exporter: any error is an export failure, and its missing-snapshot metric (published with the
+   * replication group as dimension) raises the missing-snapshot alarm.
+   */
   readonly exporter?: lambda.IFunction;
   /** Subscribed to the alarm topic when given. @default no subscription */
   readonly alarmEmail?: string;
@@ -62,8 +71,13 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * Alarms (to an encrypted SNS topic, optionally mailed) and a dashboard for the whole service:
- * per cache node CPU, engine CPU, memory, evictions, connections and (replicas) replication lag; API 5XX rate and
- * p99 latency; per function errors, throttles and duration; snapshot export failures.
+ * per cache node CPU, engine CPU, memory, evictions, connections; per shard the replication lag of whichever nodes
+ * are replicas now; API 5XX rate and p99 latency; per function errors, throttles and duration; snapshot export
+ * failures and days without an automatic snapshot.
+ *
+ * Roles change on failover, so no alarm depends on which node started as primary: the per-node metrics are
+ * published by every node in either role, and ReplicationLag (published only by the nodes that are replicas at the
+ * time) is alarmed as the maximum over every node of a shard.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -124,12 +138,16 @@ export class Monitoring extends Construct {
         statistic,
         period: FIVE_MINUTES,
       });
+    // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.WhichShouldIMonitor.html: 90 % of what the
+    // single engine thread can use on small nodes; larger nodes are watched through EngineCPUUtilization.
+    const vcpus = props.nodeVcpus ?? 2;
+    const cpuThreshold = t.cpuPercent ?? (vcpus <= 2 ? 90 / vcpus : 90);
     props.cacheNodes.forEach((node, i) => {
       const n = `Node${i + 1}`;
       const where = `cache node ${i + 1} (shard ${node.shard})`;
-      alarm(`${n}Cpu`, `Host CPU of ${where} is high`, {
+      alarm(`${n}Cpu`, `Host CPU of ${where} is high (${vcpus} vCPUs)`, {
         metric: nodeMetric(node, 'CPUUtilization'),
-        threshold: t.cpuPercent ?? 90,
+        threshold: cpuThreshold,
         evaluationPeriods: 3,
       });
       alarm(`${n}EngineCpu`, `Engine CPU of ${where} is high: the single engine thread is saturated`, {
@@ -152,14 +170,21 @@ export class Monitoring extends Construct {
         threshold: t.connections ?? 10000,
         evaluationPeriods: 2,
       });
-      if (node.replica) {
-        alarm(`${n}ReplicationLag`, `Replica ${where} lags behind its primary`, {
-          metric: nodeMetric(node, 'ReplicationLag', 'Maximum'),
-          threshold: t.replicationLagSeconds ?? 5,
-          evaluationPeriods: 3,
-        });
-      }
     });
+    // One alarm per shard on the maximum lag over all its nodes (at most 6: within CloudWatch's 10 metrics per alarm).
+    for (const [shard, nodes] of nodesByShard(props.cacheNodes)) {
+      if (nodes.length < 2) continue;
+      alarm(`Shard${shard}ReplicationLag`, `A replica of shard ${shard} lags behind its primary`, {
+        metric: new cloudwatch.MathExpression({
+          expression: `MAX([${nodes.map((_, i) => `lag${i}`).join(', ')}])`,
+          usingMetrics: Object.fromEntries(nodes.map((node, i) => [`lag${i}`, nodeMetric(node, 'ReplicationLag', 'Maximum')])),
+          label: `Replication lag of shard ${shard} (s, max over its nodes)`,
+          period: FIVE_MINUTES,
+        }),
+        threshold: t.replicationLagSeconds ?? 5,
+        evaluationPeriods: 3,
+      });
+    }
 
     // --- API
     const apiMetric = (metricName: string, statistic: string) =>
@@ -214,6 +239,18 @@ export class Monitoring extends Construct {
         threshold: 1,
         evaluationPeriods: 1,
       });
+      // Published once per run (daily): the alarm holds for the day it reports.
+      alarm('AutomaticSnapshotMissing', 'The snapshot export found no automatic snapshot of the day: check the cache\'s snapshot settings and events', {
+        metric: new cloudwatch.Metric({
+          namespace: SNAPSHOT_MISSING_METRIC.namespace,
+          metricName: SNAPSHOT_MISSING_METRIC.name,
+          dimensionsMap: { service: SNAPSHOT_MISSING_METRIC.service, ReplicationGroupId: props.replicationGroupId },
+          statistic: 'Maximum',
+          period: Duration.days(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+      });
     }
 
     // --- dashboard
@@ -231,7 +268,6 @@ export class Monitoring extends Construct {
     });
     const perNode = (metricName: string, statistic = 'Average') =>
       props.cacheNodes.map((node, i) => nodeMetric(node, metricName, statistic).with({ label: `node ${i + 1}` }));
-    const replicas = props.cacheNodes.filter((n) => n.replica);
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
@@ -254,8 +290,8 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Evictions', left: perNode('Evictions', 'Sum'), width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Connections (CurrConnections)', left: perNode('CurrConnections', 'Maximum'), width: 6 }),
       new cloudwatch.GraphWidget({
-        title: 'Replication lag (s)',
-        left: replicas.map((node) => nodeMetric(node, 'ReplicationLag', 'Maximum').with({ label: `replica ${props.cacheNodes.indexOf(node) + 1}` })),
+        title: 'Replication lag (s; reported by the nodes that are replicas)',
+        left: perNode('ReplicationLag', 'Maximum'),
         width: 6,
       }),
       new cloudwatch.GraphWidget({ title: 'CPU (engine)', left: perNode('EngineCPUUtilization'), width: 6 }),
@@ -285,6 +321,12 @@ export class Monitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 6 }),
     );
   }
+}
+
+function nodesByShard(nodes: readonly CacheNode[]): Map<number, CacheNode[]> {
+  const shards = new Map<number, CacheNode[]>();
+  for (const node of nodes) shards.set(node.shard, [...(shards.get(node.shard) ?? []), node]);
+  return shards;
 }
 
 function pascal(id: string): string {

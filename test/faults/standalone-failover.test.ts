@@ -78,7 +78,7 @@ describe('read preference on a primary/replica pair', () => {
     const res = await post({ key: 'durable', value: 1, durability: 'replicated' });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { replication: unknown };
-    expect(body.replication).toEqual({ requested: 1, acknowledged: 1, replicated: true });
+    expect(body.replication).toEqual({ requested: 1, acknowledged: 1, replicated: true, connectedReplicas: expect.any(Number) });
     expect(await replica.get(entryKey('durable'))).not.toBeNull();
     const bad = await post({ key: 'durable', value: 1, durability: 'quorum' });
     expect(bad.status).toBe(400);

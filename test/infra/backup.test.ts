@@ -62,20 +62,30 @@ describe.each([
     expect(logs.BucketEncryption).toBeDefined();
   });
 
-  test('the bucket policy lets the regional ElastiCache snapshot service write exports for this account only', () => {
-    t.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: bucketId },
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: { 'Fn::Join': ['', [{ Ref: 'AWS::Region' }, '.elasticache-snapshot.amazonaws.com']] } },
-            Action: Match.arrayWith(['s3:PutObject', 's3:GetObject', 's3:ListBucket', 's3:GetBucketAcl']),
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-          }),
-        ]),
-      },
+  test('the bucket policy is the export guide\'s: the regional snapshot service, six actions, no condition it may not send', () => {
+    const [policy] = Object.values(t.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }));
+    const statement = (policy.Properties.PolicyDocument.Statement as Record<string, unknown>[]).find((st) => st.Sid === 'ElastiCacheSnapshotExport');
+    expect(statement).toEqual({
+      Sid: 'ElastiCacheSnapshotExport',
+      Effect: 'Allow',
+      Principal: { Service: { 'Fn::Join': ['', [{ Ref: 'AWS::Region' }, '.elasticache-snapshot.amazonaws.com']] } },
+      // The guide's list, in its order.
+      Action: ['s3:PutObject', 's3:GetObject', 's3:ListBucket', 's3:GetBucketAcl', 's3:ListMultipartUploadParts', 's3:ListBucketMultipartUploads'],
+      Resource: [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }],
     });
+  });
+
+  test('the exporter\'s role has what the export guide lists for the CopySnapshot caller', () => {
+    const roleId = logicalIdAt(s, `${s.stack.stackName}/Backup/Exporter/Role`);
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[]);
+    const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
+    expect(bySid('ExportListBuckets')).toMatchObject({ Action: 's3:ListAllMyBuckets', Resource: '*' });
+    expect(bySid('ExportBucket')).toMatchObject({ Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } });
+    expect(bySid('ExportObjects')).toMatchObject({ Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'] });
+    expect(bySid('ExportSnapshots')).toMatchObject({ Action: 'elasticache:CopySnapshot' });
+    expect(bySid('FindAutomaticSnapshots')).toMatchObject({ Action: 'elasticache:DescribeSnapshots', Resource: '*' });
   });
 
   test('the exporter runs on the configured schedule', () => {
@@ -97,8 +107,10 @@ describe.each([
     ]);
   });
 
-  test('the export bucket is retained when the stack is deleted', () => {
+  test('the export bucket is retained when the stack is deleted, with the policy a restore needs', () => {
     expect(bucket().DeletionPolicy).toBe('Retain');
+    const [policy] = Object.values(t.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }));
+    expect(policy.DeletionPolicy).toBe('Retain');
   });
 });
 

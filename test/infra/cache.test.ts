@@ -155,3 +155,20 @@ test('engine redis 7.1 uses the redis7 family and redis users', () => {
   s.template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { CacheParameterGroupFamily: 'redis7' });
   s.template.hasResourceProperties('AWS::ElastiCache::UserGroup', { Engine: 'redis' });
 });
+
+describe('restore from exported .rdb files', () => {
+  const base = 'arn:aws:s3:::old-exports/skycache-valkey-8-0-shards-2-automatic-rg-2026-11-26-03-00';
+  const arns = [`${base}-0001.rdb`, `${base}-0002.rdb`];
+
+  test('the replication group is seeded from the configured files (SnapshotArns)', () => {
+    const s = synth('prod', { restoreFromSnapshotArns: arns });
+    s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { SnapshotArns: arns, NumNodeGroups: 2, Engine: 'valkey' });
+  });
+
+  test('without the field, an empty cache: no SnapshotArns', () => {
+    for (const s of [dev, prod]) {
+      const [rg] = Object.values(resourcesOf(s.template, 'AWS::ElastiCache::ReplicationGroup'));
+      expect(rg.Properties).not.toHaveProperty('SnapshotArns');
+    }
+  });
+});

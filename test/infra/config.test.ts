@@ -1,4 +1,4 @@
-import { buildConfig, ConfigError, configFromContext, EVICTION_POLICIES, PRESET_VALUES } from '../../lib/config';
+import { buildConfig, ConfigError, configFromContext, EVICTION_POLICIES, nodeVcpus, PRESET_VALUES } from '../../lib/config';
 
 function problems(preset: string | undefined, overrides: Record<string, unknown>): string {
   try {
@@ -147,6 +147,56 @@ describe('validation with clear messages', () => {
     expect(message).toMatch(/defaultTtlSeconds:/);
     expect(message).toMatch(/multiAz:/);
   });
+});
+
+describe('restoreFromSnapshotArns', () => {
+  const base = 'arn:aws:s3:::old-exports/skycache-valkey-8-0-shards-2-automatic-rg-2026-11-26-03-00';
+  const both = [`${base}-0001.rdb`, `${base}-0002.rdb`];
+
+  test('every file of one export, from context as a comma-separated list or an array', () => {
+    expect(configFromContext((k) => ({ preset: 'prod', restoreFromSnapshotArns: both.join(',') })[k]).restoreFromSnapshotArns).toEqual(both);
+    expect(buildConfig('prod', { restoreFromSnapshotArns: both }).restoreFromSnapshotArns).toEqual(both);
+    expect(buildConfig('prod').restoreFromSnapshotArns).toEqual([]);
+  });
+
+  test('a file from outside skycache is accepted for what its name tells', () => {
+    expect(buildConfig('dev', { restoreFromSnapshotArns: 'arn:aws:s3:::migration/dump.rdb' }).restoreFromSnapshotArns).toHaveLength(1);
+  });
+
+  test('malformed ARNs are named', () => {
+    expect(problems('dev', { restoreFromSnapshotArns: 'arn:aws:s3:::b/dump.txt' })).toMatch(/restoreFromSnapshotArns\.0: each must be the S3 object ARN of an \.rdb file/);
+    expect(problems('dev', { restoreFromSnapshotArns: 's3://b/dump.rdb' })).toMatch(/restoreFromSnapshotArns\.0:/);
+  });
+
+  test('a cluster-mode-disabled group takes exactly one file, and not one of a sharded export', () => {
+    expect(problems('dev', { restoreFromSnapshotArns: both })).toMatch(/restoreFromSnapshotArns: a cluster-mode-disabled replication group is seeded from exactly one \.rdb file, 2 given/);
+    expect(problems('dev', { restoreFromSnapshotArns: both[0] })).toMatch(/restoreFromSnapshotArns: the export holds 2 shards; a cluster-mode-disabled group cannot be seeded/);
+  });
+
+  test('cluster mode: every shard file of the export, of one export only', () => {
+    expect(problems('prod', { restoreFromSnapshotArns: both[1] })).toMatch(/restoreFromSnapshotArns: the export has 2 shard files but -0001\.rdb is not listed/);
+    expect(problems('prod', { restoreFromSnapshotArns: [both[0], 'arn:aws:s3:::other/dump-0002.rdb'] })).toMatch(/restoreFromSnapshotArns: the files must be the <name>-0001\.rdb … <name>-000n\.rdb of one export/);
+    expect(problems('prod', { restoreFromSnapshotArns: [both[0], both[0]] })).toMatch(/restoreFromSnapshotArns: the same file is listed twice/);
+    // The new group may have another shard count: ElastiCache spreads the keys over its shards.
+    expect(buildConfig('prod', { restoreFromSnapshotArns: both, shards: 3 }).shards).toBe(3);
+  });
+
+  test('the engine only moves forward', () => {
+    expect(problems('prod', { restoreFromSnapshotArns: both, engine: 'redis', engineVersion: '7.1' })).toMatch(/restoreFromSnapshotArns: the export is of valkey 8\.0; it can only seed a valkey group \(engine=redis\)/);
+    expect(problems('prod', { restoreFromSnapshotArns: both, engineVersion: '7.2' })).toMatch(/restoreFromSnapshotArns: the export is of valkey 8\.0; it cannot seed the older valkey 7\.2/);
+    expect(buildConfig('prod', { restoreFromSnapshotArns: both, engineVersion: '8.1' }).engineVersion).toBe('8.1');
+    const redis = 'arn:aws:s3:::old/skycache-redis-7-1-shards-1-automatic-rg-x-0001.rdb';
+    expect(buildConfig('dev', { restoreFromSnapshotArns: redis }).engine).toBe('valkey');
+    expect(problems('dev', { restoreFromSnapshotArns: redis, engine: 'redis', engineVersion: '7.0' })).toMatch(/cannot seed the older redis 7\.0/);
+  });
+});
+
+test('vCPUs of a node type, as the CPU alarms need them', () => {
+  expect(nodeVcpus('cache.t4g.small')).toBe(2);
+  expect(nodeVcpus('cache.r7g.large')).toBe(2);
+  expect(nodeVcpus('cache.r7g.xlarge')).toBe(4);
+  expect(nodeVcpus('cache.m7g.16xlarge')).toBe(64);
+  expect(nodeVcpus('cache.t2.micro')).toBe(1);
 });
 
 test('a WAF rate limit needs WAF', () => {

@@ -11,8 +11,14 @@ function alarms(s: Synthesized) {
 function alarmsOn(s: Synthesized, metricName: string) {
   return alarms(s).filter((a) => a.MetricName === metricName);
 }
-const nodes = (s: Synthesized) => (s.config.clusterMode ? s.config.shards : 1) * (1 + s.config.replicasPerShard);
-const replicas = (s: Synthesized) => (s.config.clusterMode ? s.config.shards : 1) * s.config.replicasPerShard;
+const shards = (s: Synthesized) => (s.config.clusterMode ? s.config.shards : 1);
+const nodes = (s: Synthesized) => shards(s) * (1 + s.config.replicasPerShard);
+/** Every metric a math alarm reads, as `{ metric name, dimension value }`. */
+function mathMetrics(a: Record<string, unknown>) {
+  return ((a.Metrics ?? []) as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[])
+    .filter((m) => m.MetricStat)
+    .map((m) => ({ name: m.MetricStat!.Metric.MetricName, node: JSON.stringify(m.MetricStat!.Metric.Dimensions[0].Value) }));
+}
 
 describe.each([
   ['dev', dev],
@@ -29,8 +35,40 @@ describe.each([
     },
   );
 
-  test('ElastiCache ReplicationLag: one alarm per replica', () => {
-    expect(alarmsOn(s, 'ReplicationLag')).toHaveLength(replicas(s));
+  test('ElastiCache ReplicationLag: per shard, the maximum over every node (whichever is a replica after a failover)', () => {
+    expect(alarmsOn(s, 'ReplicationLag')).toHaveLength(0);
+    const lag = alarms(s).filter((a) => mathMetrics(a).some((m) => m.name === 'ReplicationLag'));
+    expect(lag).toHaveLength(shards(s));
+    const covered = new Set(lag.flatMap((a) => mathMetrics(a).map((m) => m.node)));
+    const perNode = new Set(alarmsOn(s, 'CPUUtilization').map((a) => JSON.stringify((a.Dimensions as { Value: unknown }[])[0].Value)));
+    expect(covered).toEqual(perNode);
+    for (const a of lag) {
+      const expression = (a.Metrics as { Expression?: string }[]).find((m) => m.Expression)!.Expression!;
+      expect(expression).toMatch(/^MAX\(\[lag0(, lag\d)+\]\)$/);
+      expect(mathMetrics(a)).toHaveLength(1 + s.config.replicasPerShard);
+      expect(a).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    }
+  });
+
+  test('CPU thresholds follow AWS guidance for the node size: 90 ÷ vCPUs (2 vCPUs here), engine thread at 80', () => {
+    for (const a of alarmsOn(s, 'CPUUtilization')) expect(a.Threshold).toBe(45);
+    for (const a of alarmsOn(s, 'EngineCPUUtilization')) expect(a.Threshold).toBe(80);
+  });
+
+  test('missing automatic snapshot of the day: the exporter\'s metric, for this replication group', () => {
+    const [missing, ...more] = alarmsOn(s, 'AutomaticSnapshotMissing');
+    expect(more).toHaveLength(0);
+    expect(missing).toMatchObject({
+      Namespace: 'skycache',
+      Statistic: 'Maximum',
+      Period: 86400,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: expect.arrayContaining([
+        { Name: 'service', Value: 'skycache-export' },
+        { Name: 'ReplicationGroupId', Value: { Ref: expect.stringMatching(/^CacheReplicationGroup/) } },
+      ]),
+    });
   });
 
   test('API 5XX rate (math over 5XXError and Count)', () => {
@@ -52,7 +90,7 @@ describe.each([
   });
 
   test('export failure', () => {
-    const found = alarms(s).filter((a) => String(a.AlarmDescription).includes('export'));
+    const found = alarms(s).filter((a) => String(a.AlarmDescription).includes('export') && a.Namespace === 'AWS/Lambda');
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
   });
@@ -79,6 +117,18 @@ describe.each([
       expect(body).toContain(fragment);
     }
   });
+});
+
+test('larger nodes: host CPU at 90 % (the engine thread has its own alarm), small nodes at 90 ÷ vCPUs', () => {
+  const cpu = (nodeType: string) => alarmsOn(synth('dev', { nodeType }), 'CPUUtilization')[0].Threshold;
+  expect(cpu('cache.r7g.2xlarge')).toBe(90);
+  expect(cpu('cache.t2.micro')).toBe(90);
+});
+
+test('no replicas: no replication-lag alarm; no export: no missing-snapshot alarm', () => {
+  const s = synth('dev', { replicasPerShard: 0, multiAz: false, exportEnabled: false });
+  expect(alarms(s).filter((a) => JSON.stringify(a.Metrics ?? []).includes('ReplicationLag'))).toHaveLength(0);
+  expect(alarmsOn(s, 'AutomaticSnapshotMissing')).toHaveLength(0);
 });
 
 test('e-mail subscription only when an address is configured', () => {
