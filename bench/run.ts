@@ -18,7 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { resolve } from 'node:path';
 import { startRedisProcess } from '../lambdas/local/redis-process';
-import { closeServices } from '../lambdas/shared/services';
+import { closeServices } from '../lambdas/services';
 import { markdownTable, targetsTable, textTable, type SectionResult, type TargetVerdict } from './lib/report';
 import { coldStart } from './sections/coldstart';
 import { httpLoad } from './sections/http';

@@ -1,5 +1,5 @@
 import { routes as routeTable, type RouteDefinition } from './routes';
-import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema, type SchemaLimits } from './shared/schemas';
+import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema, type SchemaLimits } from './http/schemas';
 
 const errorSchema = {
   type: 'object',

@@ -20,7 +20,7 @@ import {
   zsetIncrementBody,
   zsetRankBody,
   type SchemaLimits,
-} from './shared/schemas';
+} from './http/schemas';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -43,9 +43,10 @@ export interface RouteDefinition {
   /** Module under lambdas/handlers/ that exports `handler` (one Lambda function per module). */
   handler: string;
   summary: string;
-  /** Schema of the JSON body, when the route takes one. */
+  /** Schema of the JSON body, when the route takes one (the handler validates with it, API Gateway's model too). */
   body?: (limits: SchemaLimits) => z.ZodType;
-  query?: QueryParameter[];
+  /** The query parameters the handler may read (any other is a programming error, answered 500). */
+  query?: readonly QueryParameter[];
 }
 
 const CONSISTENCY_QUERY: QueryParameter = {
@@ -54,7 +55,7 @@ const CONSISTENCY_QUERY: QueryParameter = {
   description: '"strong" reads the primary even when replicas serve reads (header x-skycache-consistency works too)',
 };
 
-export const routes: RouteDefinition[] = [
+const routeTable = [
   {
     id: 'getCacheStats',
     method: 'GET',
@@ -309,7 +310,26 @@ export const routes: RouteDefinition[] = [
     body: counterBody,
   },
   { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl; 404 when there is none' },
-];
+] as const satisfies readonly RouteDefinition[];
+
+/** Every route of the API. */
+export const routes: readonly RouteDefinition[] = routeTable;
+
+type TableRoute = (typeof routeTable)[number];
+/** The id of a route in the table. */
+export type RouteId = TableRoute['id'];
+/** The body a route's schema produces (undefined for a route without a body). */
+export type BodyOf<Id extends RouteId> =
+  Extract<TableRoute, { id: Id }> extends { body: (limits: SchemaLimits) => infer S }
+    ? S extends z.ZodType
+      ? z.output<S>
+      : never
+    : undefined;
+
+/** The table's routes by `METHOD /resource` (as API Gateway names them in the proxy event). */
+export function routeSignature(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
 
 function keyQuery(description: string): QueryParameter {
   return { name: 'key', required: true, description };

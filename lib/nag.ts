@@ -56,11 +56,9 @@ export function acknowledgeFindings(s: NagScope): void {
   }
 
   // --- functions
-  for (const [module, fn] of s.functions) {
+  for (const fn of s.functions.values()) {
     ack(fn, 'AwsSolutions-L1', NODE_22);
-    ack(fn, 'AwsSolutions-IAM5[Resource::*]', module === 'stats'
-      ? `${ENI_AND_XRAY} The stats function also has cloudwatch:GetMetricData, which has no resource-level permissions.`
-      : ENI_AND_XRAY);
+    ack(fn, 'AwsSolutions-IAM5[Resource::*]', ENI_AND_XRAY);
   }
   if (s.backup) {
     const exporter = s.backup.exporter;

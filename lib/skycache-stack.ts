@@ -6,7 +6,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
-import type { SchemaLimits } from '../lambdas/shared/schemas';
+import { runtimeEnvironment } from '../lambdas/core/config';
+import { schemaLimitsOf } from '../lambdas/http/schemas';
 import { nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
@@ -23,7 +24,6 @@ export interface SkycacheStackProps extends StackProps {
 }
 
 /** Handler modules that talk to CloudWatch besides the cache. */
-const STATS_HANDLER = 'stats';
 
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
@@ -101,20 +101,9 @@ export class SkycacheStack extends Stack {
       removalPolicy: config.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
     });
 
-    const limits: SchemaLimits = {
-      maxTtlSeconds: config.maxTtlSeconds,
-      maxKeyBytes: config.maxKeyBytes,
-      maxInvalidateKeys: config.maxInvalidateKeys,
-    };
     const timeout = Duration.seconds(config.lambdaTimeoutSeconds);
-    const runtimeEnvironment = {
-      DEFAULT_TTL_SECONDS: String(config.defaultTtlSeconds),
-      MAX_TTL_SECONDS: String(config.maxTtlSeconds),
-      MAX_VALUE_BYTES: String(config.maxValueBytes),
-      REDIS_TIMEOUT_MS: String(config.redisTimeoutMs),
-      RETRY_AFTER_SECONDS: String(config.retryAfterSeconds),
-      ...this.cache.connectionEnvironment(),
-    };
+    // The functions read their limits from this environment, API Gateway's models from the same settings.
+    const functionEnvironment = { ...runtimeEnvironment(config), ...this.cache.connectionEnvironment() };
 
     this.functions = new Map();
     for (const module of handlerModules([...routes])) {
@@ -129,29 +118,16 @@ export class SkycacheStack extends Stack {
         logRetention: retention(config.functionLogRetentionDays),
         logEncryptionKey: key,
         logLevel: config.logLevel,
-        environment: {
-          ...runtimeEnvironment,
-          ...(module === STATS_HANDLER ? { CACHE_REPLICATION_GROUP_ID: this.cache.replicationGroupId } : {}),
-        },
+        environment: functionEnvironment,
       });
       this.cache.grantConnect(fn.function);
-      if (module === STATS_HANDLER) {
-        fn.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: 'ReadCacheMetrics',
-            // GetMetricData has no resource-level permissions.
-            actions: ['cloudwatch:GetMetricData'],
-            resources: ['*'],
-          }),
-        );
-      }
       this.functions.set(module, fn);
     }
 
     this.api = new Api(this, 'Api', {
       routes,
       functions: new Map<string, lambda.IFunction>([...this.functions].map(([m, f]) => [m, f.function])),
-      schemaLimits: limits,
+      schemaLimits: schemaLimitsOf(config),
       authMode: config.authMode,
       stageName: config.stageName,
       throttleRateLimit: config.throttleRateLimit,

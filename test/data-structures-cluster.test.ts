@@ -1,9 +1,9 @@
 import { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisClusterProcess } from '../lambdas/local/redis-cluster';
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
-import { resetRuntimeConfig } from '../lambdas/shared/config';
-import { entryKey, slotOf } from '../lambdas/shared/keyspace';
-import { closeServices, resetServices } from '../lambdas/shared/services';
+import { resetRuntimeConfig } from '../lambdas/core/config';
+import { entryKey, slotOf } from '../lambdas/core/keyspace';
+import { closeServices, resetServices } from '../lambdas/services';
 
 /** Every data-structure operation, over HTTP, on a real 3-primary Redis Cluster with keys in many slots. */
 let cluster: RedisClusterProcess;

@@ -1,7 +1,7 @@
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { routes } from '../lambdas/routes';
-import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema } from '../lambdas/shared/schemas';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema } from '../lambdas/http/schemas';
+import { entryKey } from '../lambdas/core/keyspace';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer({}, { DEFAULT_TTL_SECONDS: '300' });

@@ -4,7 +4,7 @@ import { HashStore } from '../lambdas/domain/hashes';
 import { ListStore } from '../lambdas/domain/lists';
 import { SetStore } from '../lambdas/domain/sets';
 import { parseScoreBound, SortedSetStore } from '../lambdas/domain/sorted-sets';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { entryKey } from '../lambdas/core/keyspace';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer();

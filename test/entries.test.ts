@@ -1,6 +1,6 @@
 import { EntryStore, entryJson } from '../lambdas/domain/entries';
-import { CacheError } from '../lambdas/shared/errors';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { CacheError } from '../lambdas/core/errors';
+import { entryKey } from '../lambdas/core/keyspace';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer();

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { EntryStore } from '../lambdas/domain/entries';
 import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
 import { startLocalServer } from '../lambdas/local/server';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { entryKey } from '../lambdas/core/keyspace';
 import { restoreServiceEnv, setServiceEnv } from './support/env';
 
 /**

@@ -1,9 +1,9 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
-import { entryKey } from '../lambdas/shared/keyspace';
-import { services } from '../lambdas/shared/services';
-import { MAX_VALUE_DEPTH } from '../lambdas/shared/schemas';
+import { entryKey } from '../lambdas/core/keyspace';
+import { services } from '../lambdas/services';
+import { MAX_VALUE_DEPTH } from '../lambdas/http/schemas';
 import { useRedisServer } from './support/redis';
 
 /** Regression tests for issue 10: validators that never repeat, nothing silently changed, every error as JSON. */

@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { startRedisProcess } from '../lambdas/local/redis-process';
-import { resetRuntimeConfig } from '../lambdas/shared/config';
-import { closeServices } from '../lambdas/shared/services';
+import { resetRuntimeConfig } from '../lambdas/core/config';
+import { closeServices } from '../lambdas/services';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer({}, { MAX_VALUE_BYTES: '4096' });

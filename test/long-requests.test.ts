@@ -1,6 +1,6 @@
 import { handler as invalidate } from '../lambdas/handlers/invalidate';
 import { handler as getEntry } from '../lambdas/handlers/get-entry';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { entryKey } from '../lambdas/core/keyspace';
 import { jsonEvent, lambdaContext, proxyEvent } from './support/events';
 import { useRedisServer } from './support/redis';
 

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import Redis from 'ioredis';
 import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
-import { forgetCachedCredentials } from '../lambdas/shared/redis';
+import { forgetCachedCredentials } from '../lambdas/core/redis';
 import { restoreServiceEnv, setServiceEnv } from './support/env';
 
 /**

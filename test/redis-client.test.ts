@@ -2,20 +2,19 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   clusterOptions,
-  connectionSettingsFromEnv,
   createRedisClient,
   createReplicaReader,
   credentialsFromSecret,
   forEachPrimary,
   forgetCachedCredentials,
   isCluster,
-  parseClusterNodes,
   reconnectOnReadOnly,
   redisOptions,
   SecretsManagerSource,
   translateRedisError,
   withSecretCredentials,
-} from '../lambdas/shared/redis';
+} from '../lambdas/core/redis';
+import { connectionSettingsFromEnv, parseClusterNodes } from '../lambdas/core/config';
 
 describe('connection settings from the environment', () => {
   test('standalone, cluster, TLS, RBAC and read preference', () => {

@@ -2,11 +2,11 @@ import { deleteMany, getMany, setMany } from '../lambdas/domain/batch';
 import { tagDirectoryKey } from '../lambdas/domain/tags';
 import { startRedisCluster, type RedisClusterProcess } from '../lambdas/local/redis-cluster';
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
-import { resetRuntimeConfig } from '../lambdas/shared/config';
-import { entryKey, slotOf } from '../lambdas/shared/keyspace';
-import { whenReady } from '../lambdas/shared/readiness';
-import { primaries } from '../lambdas/shared/redis';
-import { closeServices, resetServices, services } from '../lambdas/shared/services';
+import { resetRuntimeConfig } from '../lambdas/core/config';
+import { entryKey, slotOf } from '../lambdas/core/keyspace';
+import { whenReady } from '../lambdas/core/readiness';
+import { primaries } from '../lambdas/core/redis';
+import { closeServices, resetServices, services } from '../lambdas/services';
 import { countRoundTrips } from './support/round-trips';
 
 let cluster: RedisClusterProcess;

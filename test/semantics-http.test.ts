@@ -1,5 +1,5 @@
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
-import { entryKey } from '../lambdas/shared/keyspace';
+import { entryKey } from '../lambdas/core/keyspace';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer({}, { MAX_VALUE_BYTES: '2000', MAX_TTL_SECONDS: '86400' });

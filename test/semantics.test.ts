@@ -1,8 +1,8 @@
 import { deleteMany, getMany, setMany } from '../lambdas/domain/batch';
 import { EntryStore } from '../lambdas/domain/entries';
-import { entryKey } from '../lambdas/shared/keyspace';
-import { whenReady } from '../lambdas/shared/readiness';
-import { createRedisClient } from '../lambdas/shared/redis';
+import { entryKey } from '../lambdas/core/keyspace';
+import { whenReady } from '../lambdas/core/readiness';
+import { createRedisClient } from '../lambdas/core/redis';
 import { useRedisServer } from './support/redis';
 import { countRoundTrips } from './support/round-trips';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
-import { SecretsManagerSource } from '../lambdas/shared/redis';
+import { SecretsManagerSource } from '../lambdas/core/redis';
 import { ApiKeys, keyDigest, loadApiKeys, parseKeyHashes } from '../lambdas/server/api-keys';
 import { loadServerSettings } from '../lambdas/server/settings';
 import { call, holdRequest, isRunning, killLeftovers, refused, SERVER_ENTRY, startServiceProcess, waitFor, type Answer, type ServiceProcess } from './support/service-process';

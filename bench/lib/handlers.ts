@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { resetRuntimeConfig } from '../../lambdas/shared/config';
-import { closeServices, resetServices } from '../../lambdas/shared/services';
-import type { RedisClient } from '../../lambdas/shared/redis';
+import { resetRuntimeConfig } from '../../lambdas/core/config';
+import { closeServices, resetServices } from '../../lambdas/services';
+import type { RedisClient } from '../../lambdas/core/redis';
 import { routes } from '../../lambdas/routes';
 import { proxyEvent, type SampleRequest } from './events';
 

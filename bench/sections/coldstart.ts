@@ -122,7 +122,7 @@ export async function coldStart(redisUrl: string, runs: number): Promise<Section
     notes.push(
       'Bundle size: ioredis (with its command table @ioredis/commands) is about 175 KB of every bundle and cannot be tree-shaken (CommonJS); zod\'s classic API is about 90 KB ' +
         '(its methods live on the schema prototypes, so esbuild keeps them all). Importing zod as a namespace (`import * as z`) already took the bundles from about 690 KB to the sizes above. ' +
-        'Reaching 250 KB needs the handlers to validate with `zod/mini` (same schemas in its functional API; a body schema like ours bundles to about 18 KB with zod/mini against 90 KB with classic zod), a rewrite of lambdas/shared/schemas.ts that the route table and the API Gateway models also read — left for a coordinated change.',
+        'Reaching 250 KB needs the handlers to validate with `zod/mini` (same schemas in its functional API; a body schema like ours bundles to about 18 KB with zod/mini against 90 KB with classic zod), a rewrite of lambdas/http/schemas.ts that the route table and the API Gateway models also read — left for a coordinated change.',
     );
   }
   return {

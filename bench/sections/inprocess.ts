@@ -1,10 +1,10 @@
 import Redis from 'ioredis';
 import { withScripts } from '../../lambdas/domain/scripts';
 import { routes } from '../../lambdas/routes';
-import { runtimeConfig } from '../../lambdas/shared/config';
-import { connectionSettingsFromEnv, createRedisClient, type RedisClient } from '../../lambdas/shared/redis';
-import { whenReady } from '../../lambdas/shared/readiness';
-import { services } from '../../lambdas/shared/services';
+import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
+import { createRedisClient, type RedisClient } from '../../lambdas/core/redis';
+import { whenReady } from '../../lambdas/core/readiness';
+import { services } from '../../lambdas/services';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { loadHandler, useRedisForHandlers } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';

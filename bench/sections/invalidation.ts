@@ -1,9 +1,9 @@
 import Redis from 'ioredis';
 import { EntryStore } from '../../lambdas/domain/entries';
 import { startRedisProcess } from '../../lambdas/local/redis-process';
-import { runtimeConfig } from '../../lambdas/shared/config';
-import { whenReady } from '../../lambdas/shared/readiness';
-import { connectionSettingsFromEnv, createRedisClient } from '../../lambdas/shared/redis';
+import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
+import { whenReady } from '../../lambdas/core/readiness';
+import { createRedisClient } from '../../lambdas/core/redis';
 import type { SectionResult } from '../lib/report';
 import { spawn } from 'node:child_process';
 import { fmtInt, fmtMs, sleep } from '../lib/stats';

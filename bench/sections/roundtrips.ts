@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { routes } from '../../lambdas/routes';
-import { connectionSettingsFromEnv, createRedisClient } from '../../lambdas/shared/redis';
-import { runtimeConfig } from '../../lambdas/shared/config';
-import { whenReady } from '../../lambdas/shared/readiness';
+import { createRedisClient } from '../../lambdas/core/redis';
+import { connectionSettingsFromEnv, runtimeConfig } from '../../lambdas/core/config';
+import { whenReady } from '../../lambdas/core/readiness';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { callRoute, closeServices, loadHandler, useRedisForHandlers } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';

@@ -1,6 +1,6 @@
 /** `npm start`'s server (lambdas/local/server.ts) against REDIS_URL, in its own process. Prints its URL on stdout. */
 import { startLocalServer } from '../../lambdas/local/server';
-import { closeServices } from '../../lambdas/shared/services';
+import { closeServices } from '../../lambdas/services';
 
 startLocalServer({ port: Number(process.env.PORT ?? 0) }).then((server) => {
   console.log(server.url);

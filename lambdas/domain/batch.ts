@@ -1,8 +1,9 @@
-import { CacheError } from '../shared/errors';
-import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../shared/keyspace';
-import { translateRedisError } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey, groupBySlot, statsKeyFor, userKeyOf } from '../core/keyspace';
+import { translateRedisError } from '../core/redis';
 import { decodeEntry, type Entry, type EntryStore } from './entries';
 import { evalMultiKey } from './scripts';
+import { jsonWithinLimit } from './store';
 import { registerTagSlots, tagIndexPrefix } from './tags';
 
 /**
@@ -46,29 +47,24 @@ export async function getMany(store: EntryStore, keys: readonly string[]): Promi
   const unique = [...new Set(keys)];
   const found = new Map<string, BatchGetItem>();
   let bytes = 0;
-  try {
-    await Promise.all(
-      groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
-        const replies = (await evalMultiKey(store.redis, 'skycacheGetMany', [...group, statsKeyFor(group[0], store.clustered)], [])) as (
-          | [string, number]
-          | null
-        )[];
-        group.forEach((rk, i) => {
-          const key = userKeyOf(rk);
-          const reply = replies[i];
-          if (!reply) found.set(key, { key, found: false });
-          else if (reply[0] === '!TYPE') found.set(key, { key, found: false, error: wrongType(String(reply[1])) });
-          else {
-            bytes += reply[0].length;
-            const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
-            found.set(key, { key, found: true, ...entry });
-          }
-        });
-      }),
-    );
-  } catch (e) {
-    throw translateRedisError(e);
-  }
+  await Promise.all(
+    groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
+      const replies = (await store.run(group[0], () =>
+        evalMultiKey(store.redis, 'skycacheGetMany', [...group, statsKeyFor(group[0], store.clustered)], []),
+      )) as ([string, number] | null)[];
+      group.forEach((rk, i) => {
+        const key = userKeyOf(rk);
+        const reply = replies[i];
+        if (!reply) found.set(key, { key, found: false });
+        else if (reply[0] === '!TYPE') found.set(key, { key, found: false, error: wrongType(String(reply[1])) });
+        else {
+          bytes += reply[0].length;
+          const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
+          found.set(key, { key, found: true, ...entry });
+        }
+      });
+    }),
+  );
   if (bytes > BATCH_MAX_BYTES) {
     throw new CacheError('PAYLOAD_TOO_LARGE', `the entries read add up to about ${bytes} bytes; a batch answer is limited to ${BATCH_MAX_BYTES}: ask for fewer keys`, {
       limit: BATCH_MAX_BYTES,
@@ -86,15 +82,11 @@ export async function getMany(store: EntryStore, keys: readonly string[]): Promi
 export async function setMany(store: EntryStore, items: readonly BatchSetInput[]): Promise<BatchSetItem[]> {
   let total = 0;
   items.forEach((item, i) => {
-    const size = Buffer.byteLength(JSON.stringify(item.value), 'utf8');
-    if (size > store.limits.maxValueBytes) {
-      throw new CacheError('PAYLOAD_TOO_LARGE', `items[${i}].value is ${size} bytes of JSON; the limit is ${store.limits.maxValueBytes}; nothing was written`, {
-        limit: store.limits.maxValueBytes,
-        size,
-        index: i,
-      });
-    }
-    total += size;
+    const json = jsonWithinLimit(item.value, `items[${i}].value`, store.limits.maxValueBytes, {
+      suffix: '; nothing was written',
+      details: { index: i },
+    });
+    total += Buffer.byteLength(json, 'utf8');
   });
   if (total > BATCH_MAX_BYTES) {
     throw new CacheError('PAYLOAD_TOO_LARGE', `the values add up to ${total} bytes of JSON; a batch is limited to ${BATCH_MAX_BYTES}; nothing was written`, {
@@ -130,16 +122,14 @@ export async function setMany(store: EntryStore, items: readonly BatchSetInput[]
 export async function deleteMany(store: EntryStore, keys: readonly string[]): Promise<{ key: string; deleted: boolean }[]> {
   const unique = [...new Set(keys)];
   const deleted = new Map<string, boolean>();
-  try {
-    await Promise.all(
-      groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
-        const flags = (await evalMultiKey(store.redis, 'skycacheDeleteMany', group, [tagIndexPrefix(group[0], store.clustered)])) as number[];
-        group.forEach((rk, i) => deleted.set(userKeyOf(rk), Number(flags[i]) === 1));
-      }),
-    );
-  } catch (e) {
-    throw translateRedisError(e);
-  }
+  await Promise.all(
+    groupBySlot(unique.map(entryKey), store.clustered).map(async (group) => {
+      const flags = (await store.run(group[0], () =>
+        evalMultiKey(store.redis, 'skycacheDeleteMany', group, [tagIndexPrefix(group[0], store.clustered)]),
+      )) as number[];
+      group.forEach((rk, i) => deleted.set(userKeyOf(rk), Number(flags[i]) === 1));
+    }),
+  );
   // A key named twice was deleted once: the first mention reports it.
   const reported = new Set<string>();
   return keys.map((key) => {

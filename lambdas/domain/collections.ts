@@ -1,8 +1,8 @@
-import { CacheError } from '../shared/errors';
-import { entryKey } from '../shared/keyspace';
-import { translateRedisError, type RedisClient } from '../shared/redis';
+import { CacheError } from '../core/errors';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
 import { withCollectionScripts } from './collection-scripts';
-import { wrongTypeError, wrongTypeOf } from './entries';
+import { jsonWithinLimit, RedisStore, type TtlLimits } from './store';
 
 /** What a write that adds or updates members or fields answers (hash set, sorted-set add). */
 export interface CollectionUpsertResult {
@@ -17,10 +17,7 @@ export interface CollectionUpsertResult {
 /** Redis type names of the collections, as TYPE reports them and as `details.actualType` names them. */
 export type CollectionType = 'list' | 'set' | 'hash' | 'zset';
 
-export interface CollectionLimits {
-  /** TTL given to a collection created by a write that names none. */
-  defaultTtlSeconds: number;
-  maxTtlSeconds: number;
+export interface CollectionLimits extends TtlLimits {
   /** Largest element (list value, set/sorted-set member, hash field value), in bytes of its JSON text. */
   maxElementBytes: number;
   /** Most elements (list values, members, fields) one collection may hold. */
@@ -47,18 +44,8 @@ export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
  * Collection elements are JSON values stored as their JSON text, so they round-trip exactly and two elements are the
  * same member when their JSON texts are equal (`1` and `"1"` differ; so do `{"a":1,"b":2}` and `{"b":2,"a":1}`).
  */
-export function encodeElement(value: unknown, field: string, maxBytes: number): string {
-  const json = JSON.stringify(value);
-  if (json === undefined) throw new CacheError('VALIDATION_FAILED', `${field}: must be a JSON value`);
-  const size = Buffer.byteLength(json, 'utf8');
-  if (size > maxBytes) {
-    throw new CacheError('PAYLOAD_TOO_LARGE', `${field} is ${size} bytes of JSON; the limit is ${maxBytes}`, {
-      field,
-      limit: maxBytes,
-      size,
-    });
-  }
-  return json;
+function encodeElement(value: unknown, field: string, maxBytes: number): string {
+  return jsonWithinLimit(value, field, maxBytes, { details: { field } });
 }
 
 /** The element's JSON value; text another Redis client stored that is not JSON comes back as a string. */
@@ -70,19 +57,15 @@ export function decodeElement(raw: string): unknown {
   }
 }
 
-/** Whole seconds left (rounded up), or null when the key never expires or no longer exists. */
-export function ttlSecondsOf(pttl: number | string): number | null {
-  const ms = Number(pttl);
-  return ms < 0 ? null : Math.ceil(ms / 1000);
-}
-
-/** What every collection store shares: the key mapping, TTL arguments, typed delete and error translation. */
-export abstract class CollectionStore {
+/** What every collection store shares: the key mapping, element encoding, the scripts' write arguments, typed delete. */
+export abstract class CollectionStore extends RedisStore {
   constructor(
-    protected readonly redis: RedisClient,
+    redis: RedisClient,
     protected readonly limits: CollectionLimits,
     protected readonly type: CollectionType,
-  ) {}
+  ) {
+    super(redis, limits, { expectedType: type });
+  }
 
   protected get scripts() {
     return withCollectionScripts(this.redis);
@@ -94,8 +77,7 @@ export abstract class CollectionStore {
 
   /** ARGV[1..3] of the writing scripts: TTL to set ('' keeps the current one), default TTL, size cap. */
   protected writeArgs(ttlSeconds: number | undefined): [string, number, number] {
-    const ms = (s: number) => Math.min(s, this.limits.maxTtlSeconds) * 1000;
-    return [ttlSeconds === undefined ? '' : String(ms(ttlSeconds)), ms(this.limits.defaultTtlSeconds), this.limits.maxCollectionSize];
+    return [this.ttlArg(ttlSeconds), this.defaultTtlMs(), this.limits.maxCollectionSize];
   }
 
   /** Removes the collection; false when nothing was there. A key of another type is refused, not removed. */
@@ -104,19 +86,7 @@ export abstract class CollectionStore {
     return Number(await this.run(rk, () => this.scripts.collectionDelete(rk, this.type))) === 1;
   }
 
-  /** Runs one round trip against `redisKey`, turning the scripts' refusals into the domain's errors. */
-  protected async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (e) {
-      throw await this.translate(redisKey, e);
-    }
-  }
-
-  private async translate(redisKey: string, e: unknown): Promise<CacheError> {
-    const message = e instanceof Error ? e.message : '';
-    const named = /WRONGTYPE skycache actual=(\w+)/.exec(message);
-    if (named) return wrongTypeOf(named[1], this.type);
+  protected override refusal(message: string): CacheError | undefined {
     const full = /SKYCACHE_FULL (\d+)/.exec(message);
     if (full) {
       const limit = this.limits.maxCollectionSize;
@@ -136,8 +106,6 @@ export abstract class CollectionStore {
     if (message.includes('SKYCACHE_NOT_FINITE')) {
       return new CacheError('CONFLICT', 'the resulting score would not be a finite number');
     }
-    const error = translateRedisError(e);
-    if (error.code === 'WRONG_TYPE') return wrongTypeError(this.redis, redisKey, this.type);
-    return error;
+    return undefined;
   }
 }

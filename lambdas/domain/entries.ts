@@ -1,13 +1,14 @@
-import { CacheError } from '../shared/errors';
+import { CacheError } from '../core/errors';
 import {
   entryKey,
   entryPrefixPattern,
   groupBySlot,
   slotOf,
   statsKeyFor,
-} from '../shared/keyspace';
-import { forEachPrimary, isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../shared/redis';
+} from '../core/keyspace';
+import { forEachPrimary, translateRedisError, type RedisClient } from '../core/redis';
 import { evalMultiKey, withScripts } from './scripts';
+import { jsonWithinLimit, RedisStore, ttlSecondsOf, type TtlLimits } from './store';
 import { encodeTags, invalidateTags, registerTagSlots, tagIndexPrefix } from './tags';
 
 export interface Entry {
@@ -33,9 +34,7 @@ export interface WriteResult {
   tags: string[];
 }
 
-export interface EntryLimits {
-  defaultTtlSeconds: number;
-  maxTtlSeconds: number;
+export interface EntryLimits extends TtlLimits {
   maxValueBytes: number;
 }
 
@@ -177,27 +176,17 @@ export function parseTags(text: string): string[] {
   return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === 'string') : [];
 }
 
-export function ttlSecondsOf(pttl: number): number | null {
-  // PTTL is -1 when the key has no expiry; round up so a live entry never reports 0 seconds.
-  return pttl < 0 ? null : Math.ceil(pttl / 1000);
-}
-
 /** The key-value entries of the cache: get, set, delete and invalidation. */
-export class EntryStore {
-  readonly clustered: boolean;
-
-  private readonly replicaReader?: RedisClient;
-
+export class EntryStore extends RedisStore {
   /** Connected replicas per primary (cluster: per node address), with when the count goes stale. */
   private readonly replicaCounts = new Map<string, { count: number; until: number }>();
 
   constructor(
-    readonly redis: RedisClient,
+    redis: RedisClient,
     readonly limits: EntryLimits,
     options: { replicaReader?: RedisClient } = {},
   ) {
-    this.clustered = isCluster(redis);
-    this.replicaReader = options.replicaReader;
+    super(redis, limits, options);
   }
 
   async get(key: string, options: GetOptions & { consistency?: ReadConsistency } = {}): Promise<Entry | null> {
@@ -272,15 +261,7 @@ export class EntryStore {
    * `details.currentVersion` (null when absent), and changes nothing.
    */
   async set(key: string, value: unknown, ttlSeconds?: number, options: SetOptions = {}): Promise<WriteResult> {
-    const json = JSON.stringify(value);
-    const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > this.limits.maxValueBytes) {
-      throw new CacheError(
-        'PAYLOAD_TOO_LARGE',
-        `value is ${bytes} bytes of JSON; the limit is ${this.limits.maxValueBytes}`,
-        { limit: this.limits.maxValueBytes, size: bytes },
-      );
-    }
+    const json = jsonWithinLimit(value, 'value', this.limits.maxValueBytes);
     const ttl = ttlSeconds ?? this.limits.defaultTtlSeconds;
     const tags = [...new Set(options.tags ?? [])];
     const now = Date.now();
@@ -397,51 +378,16 @@ export class EntryStore {
   /** Deletes keys of any type, slot group by slot group, each entry leaving its tag indexes. */
   private async unlinkAll(redisKeys: string[], via: RedisClient = this.redis): Promise<number> {
     const unique = [...new Set(redisKeys)];
-    try {
-      const counts = await Promise.all(
-        groupBySlot(unique, this.clustered).map(async (group) => {
-          const flags = (await evalMultiKey(via, 'skycacheDeleteMany', group, [
-            tagIndexPrefix(group[0], this.clustered),
-          ])) as number[];
-          return flags.reduce((a, b) => a + Number(b), 0);
-        }),
-      );
-      return counts.reduce((a, b) => a + b, 0);
-    } catch (e) {
-      throw translateRedisError(e);
-    }
+    const counts = await Promise.all(
+      groupBySlot(unique, this.clustered).map(async (group) => {
+        const flags = (await this.run(group[0], () =>
+          evalMultiKey(via, 'skycacheDeleteMany', group, [tagIndexPrefix(group[0], this.clustered)]),
+        )) as number[];
+        return flags.reduce((a, b) => a + Number(b), 0);
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
-
-  /** The TTL in ms a write or touch of `seconds` applies (capped at the configured maximum). */
-  ttlMs(seconds: number): number {
-    return Math.min(seconds, this.limits.maxTtlSeconds) * 1000;
-  }
-
-  /** Runs one command against `redisKey`, naming the key's actual type when Redis answers WRONGTYPE. */
-  async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await retryOnceOnMoved([this.redis, this.replicaReader], command);
-    } catch (e) {
-      const error = translateRedisError(e);
-      if (error.code === 'WRONG_TYPE') throw await wrongTypeError(this.redis, redisKey);
-      throw error;
-    }
-  }
-}
-
-/** A 409 naming what the key holds: the one extra round trip is paid only on this error path. */
-export async function wrongTypeError(redis: RedisClient, redisKey: string, expected?: string): Promise<CacheError> {
-  const actual = await redis.type(redisKey).catch(() => 'another type');
-  return wrongTypeOf(actual, expected);
-}
-
-/** The 409 for a key that holds `actual` (a Redis type name) where the operation needs `expected`. */
-export function wrongTypeOf(actual: string, expected?: string): CacheError {
-  const noun = (type: string) => (type === 'string' ? 'string (a cache entry or counter)' : type);
-  return new CacheError('WRONG_TYPE', `key holds a ${noun(actual)}, not a ${expected ? noun(expected) : 'value this operation works on'}`, {
-    actualType: actual,
-    ...(expected ? { expectedType: expected } : {}),
-  });
 }
 
 function conditionArg(condition: WriteCondition | undefined): string {

@@ -1,6 +1,7 @@
-import { entryKey } from '../shared/keyspace';
-import type { RedisClient } from '../shared/redis';
-import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits, type CollectionUpsertResult } from './collections';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
+import { CollectionStore, decodeElement, type CollectionLimits, type CollectionUpsertResult } from './collections';
+import { ttlSecondsOf } from './store';
 
 export type HashSetResult = CollectionUpsertResult;
 

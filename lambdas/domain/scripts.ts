@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../shared/redis';
+import type { RedisClient } from '../core/redis';
 
 /**
  * Lua helpers shared by the scripts. An entry is a Redis string; the current form is
@@ -366,7 +366,6 @@ return {deleted, remaining}
   },
 } as const;
 
-export type ScriptName = keyof typeof scripts;
 
 type ScriptTable = Record<string, { numberOfKeys: number; lua: string }>;
 type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };

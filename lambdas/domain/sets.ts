@@ -1,6 +1,7 @@
-import { entryKey } from '../shared/keyspace';
-import type { RedisClient } from '../shared/redis';
-import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits } from './collections';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
+import { CollectionStore, decodeElement, type CollectionLimits } from './collections';
+import { ttlSecondsOf } from './store';
 
 export interface SetAddResult {
   created: boolean;

@@ -1,7 +1,8 @@
-import { CacheError } from '../shared/errors';
-import { entryKey } from '../shared/keyspace';
-import type { RedisClient } from '../shared/redis';
-import { CollectionStore, decodeElement, ttlSecondsOf, type CollectionLimits, type CollectionUpsertResult } from './collections';
+import { CacheError } from '../core/errors';
+import { entryKey } from '../core/keyspace';
+import type { RedisClient } from '../core/redis';
+import { CollectionStore, decodeElement, type CollectionLimits, type CollectionUpsertResult } from './collections';
+import { ttlSecondsOf } from './store';
 
 export interface ScoredMember {
   member: unknown;

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { statsKeyForSlot } from '../shared/keyspace';
-import { forEachPrimary, isCluster, slotsOwnedBy, translateRedisError, type RedisClient } from '../shared/redis';
+import { statsKeyForSlot } from '../core/keyspace';
+import { forEachPrimary, isCluster, slotsOwnedBy, translateRedisError, type RedisClient } from '../core/redis';
 
 export interface CacheStats {
   /** GETs served by the API that found an entry, across every Lambda instance. */

@@ -1,5 +1,5 @@
-import { INTERNAL_PREFIX, slotOf, slotTag } from '../shared/keyspace';
-import { translateRedisError, type RedisClient } from '../shared/redis';
+import { INTERNAL_PREFIX, slotOf, slotTag } from '../core/keyspace';
+import { translateRedisError, type RedisClient } from '../core/redis';
 import { evalMultiKey, withScripts } from './scripts';
 
 /**

@@ -1,20 +1,16 @@
 import { deleteMany, getMany, setMany } from '../domain/batch';
-import { json } from '../shared/http';
-import { operation, routedHandler } from '../shared/middleware';
-import { batchDeleteBody, batchGetBody, batchSetBody } from '../shared/schemas';
+import { json } from '../http/results';
+import { routedHandler } from '../http/middleware';
 
 /** POST /cache/batch/{get,set,delete}: many keys per request, one round trip per shard, results in request order. */
 export const handler = routedHandler({
-  'POST /cache/batch/get': operation({
-    body: batchGetBody,
+  batchGet: {
     handle: async ({ body, services }) => json(200, { items: await getMany(services.entries, body.keys) }),
-  }),
-  'POST /cache/batch/set': operation({
-    body: batchSetBody,
+  },
+  batchSet: {
     handle: async ({ body, services }) => json(200, { items: await setMany(services.entries, body.items) }),
-  }),
-  'POST /cache/batch/delete': operation({
-    body: batchDeleteBody,
+  },
+  batchDelete: {
     handle: async ({ body, services }) => json(200, { items: await deleteMany(services.entries, body.keys) }),
-  }),
+  },
 });

@@ -1,19 +1,16 @@
-import { CounterStore } from '../domain/counters';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { operation, routedHandler } from '../shared/middleware';
-import { counterBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { routedHandler } from '../http/middleware';
 
 /** POST and GET /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
 export const handler = routedHandler({
-  'POST /counters/{key}': operation({
-    body: counterBody,
+  incrementCounter: {
     handle: async ({ key, body, services }) => {
-      const { created, ...result } = await new CounterStore(services.redis, services.config).increment(key(), body.by ?? 1, body.ttl);
+      const { created, ...result } = await services.counters.increment(key(), body.by ?? 1, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'GET /counters/{key}': operation({
+  },
+  getCounter: {
     handle: async ({ key, services }) => {
       const k = key();
       const entry = await services.entries.get(k);
@@ -23,5 +20,5 @@ export const handler = routedHandler({
       }
       return json(200, entry);
     },
-  }),
+  },
 });

@@ -1,10 +1,10 @@
-import { CacheError } from '../shared/errors';
-import { ifMatchCondition } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { CacheError } from '../core/errors';
+import { ifMatchCondition } from '../http/etag';
+import { json } from '../http/results';
+import { routedHandler, type Operation } from '../http/middleware';
 
 /** DELETE /cache/{key} and DELETE /cache?key=… (If-Match: "<version>" or * → 412 on mismatch) */
-export const handler = httpHandler({
+const remove: Operation<undefined> = {
   handle: async ({ key, header, services }) => {
     const k = key();
     const ifMatch = header('if-match');
@@ -21,4 +21,6 @@ export const handler = httpHandler({
     if (!deleted) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
     return json(204);
   },
-});
+};
+
+export const handler = routedHandler({ deleteEntry: remove, deleteEntryByQuery: remove });

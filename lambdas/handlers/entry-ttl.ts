@@ -1,38 +1,33 @@
 import type { TtlInfo } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { operation, routedHandler, type RouteRequest, type RouteSpec } from '../shared/middleware';
-import { touchEntryBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { routedHandler, type Operation, type RouteRequest } from '../http/middleware';
 
 /** Answers the key's TTL after `change`, or 404 when there is no such key. */
-function ttlOperation<B>(
-  change: (request: RouteRequest<B>, key: string) => Promise<TtlInfo | null>,
-  body?: RouteSpec<B>['body'],
-): RouteSpec<unknown> {
-  return operation<B>({
-    body,
+function ttlOperation<B>(change: (request: RouteRequest<B>, key: string) => Promise<TtlInfo | null>): Operation<B> {
+  return {
     handle: async (request) => {
       const k = request.key();
       const info = await change(request, k);
       if (!info) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
       return json(200, info);
     },
-  });
+  };
 }
 
 /** The remaining TTL in seconds (null: never expires); works on keys of every type. */
 const read = ttlOperation(({ services }, k) => services.entries.ttl(k));
 /** {"ttl": n}: the key now expires n seconds from now; value and version unchanged. */
-const touch = ttlOperation<{ ttl: number }>(({ services, body }, k) => services.entries.touch(k, body.ttl), touchEntryBody);
+const touch = ttlOperation<{ ttl: number }>(({ services, body }, k) => services.entries.touch(k, body.ttl));
 /** The key no longer expires (it stays until deleted, invalidated or evicted). */
 const persist = ttlOperation(({ services }, k) => services.entries.persist(k));
 
 /** GET, PUT and DELETE on /cache/{key}/ttl and /cache/ttl?key=: TTL control for keys of every type. */
 export const handler = routedHandler({
-  'GET /cache/{key}/ttl': read,
-  'PUT /cache/{key}/ttl': touch,
-  'DELETE /cache/{key}/ttl': persist,
-  'GET /cache/ttl': read,
-  'PUT /cache/ttl': touch,
-  'DELETE /cache/ttl': persist,
+  getEntryTtl: read,
+  touchEntry: touch,
+  persistEntry: persist,
+  getEntryTtlByQuery: read,
+  touchEntryByQuery: touch,
+  persistEntryByQuery: persist,
 });

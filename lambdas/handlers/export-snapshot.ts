@@ -1,11 +1,8 @@
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import {
-  exportNewestSnapshot,
-  SNAPSHOT_MISSING_METRIC,
-  type SnapshotExportResult,
-} from '../domain/snapshot-export';
+import { snapshotExportSettingsFromEnv } from '../core/config';
+import { logger } from '../core/logger';
+import { exportNewestSnapshot, SNAPSHOT_MISSING_METRIC, type SnapshotExportResult } from '../domain/snapshot-export';
 
 /**
  * Scheduled by EventBridge (not an API route): exports the newest automatic snapshot of the cache to S3.
@@ -13,22 +10,11 @@ import {
  * Every run also publishes `AutomaticSnapshotMissing` (1 when there is no automatic snapshot of the day, else 0),
  * which the missing-snapshot alarm watches (lib/constructs/monitoring.ts).
  */
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skycache' });
 // Created once per execution environment and reused across invocations.
 const client = new ElastiCacheClient({});
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`export-snapshot: environment variable ${name} is not set`);
-  return value;
-}
-
 export async function handler(): Promise<SnapshotExportResult> {
-  const settings = {
-    replicationGroupId: required('CACHE_REPLICATION_GROUP_ID'),
-    bucket: required('EXPORT_BUCKET'),
-    prefix: process.env.EXPORT_PREFIX || 'skycache',
-  };
+  const settings = snapshotExportSettingsFromEnv();
   // The replication group is a dimension, so two deployments in one account and region keep their metrics apart.
   const metrics = new Metrics({
     namespace: SNAPSHOT_MISSING_METRIC.namespace,

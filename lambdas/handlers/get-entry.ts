@@ -1,8 +1,8 @@
 import { entryJson, type ReadConsistency } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { etagOf, noneMatchHits } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { CacheError } from '../core/errors';
+import { etagOf, noneMatchHits } from '../http/etag';
+import { json } from '../http/results';
+import { routedHandler, type Operation } from '../http/middleware';
 
 /** `?consistency=strong` or `x-skycache-consistency: strong` reads the primary even when replicas serve reads. */
 function readConsistency(query: (n: string) => string | undefined, header: (n: string) => string | undefined): ReadConsistency {
@@ -13,7 +13,7 @@ function readConsistency(query: (n: string) => string | undefined, header: (n: s
 }
 
 /** GET /cache/{key} and GET /cache?key=… (optionally ?touch=<seconds> or ?sliding=true; If-None-Match → 304) */
-export const handler = httpHandler({
+const read: Operation<undefined> = {
   handle: async ({ key, query, header, services }) => {
     const k = key();
     const touch = query('touch');
@@ -43,4 +43,6 @@ export const handler = httpHandler({
     if (ifNoneMatch !== undefined && noneMatchHits(ifNoneMatch, entry.version)) return json(304, undefined, etag);
     return json(200, entryJson(entry), etag);
   },
-});
+};
+
+export const handler = routedHandler({ getEntry: read, getEntryByQuery: read });

@@ -1,52 +1,45 @@
-import { collectionLimits } from '../domain/collections';
-import { HashStore } from '../domain/hashes';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { hashFieldsBody, hashIncrementBody, hashSetBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { routedHandler } from '../http/middleware';
+import type { Services } from '../services';
 
-const store = (services: Services) => new HashStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.hashes;
 
 /** Every /hashes route (see docs/data-structures.md). */
 export const handler = routedHandler({
-  'GET /hashes/{key}': operation({
+  getHash: {
     handle: async ({ key, services }) => {
       const k = key();
       const hash = await store(services).getAll(k);
       if (!hash) throw new CacheError('NOT_FOUND', `no hash at key "${k}"`);
       return boundedJson(200, hash, 'read the fields you need with POST /hashes/{key}/get');
     },
-  }),
-  'DELETE /hashes/{key}': deleteCollectionOperation('hash', store),
-  'POST /hashes/{key}/set': operation({
-    body: hashSetBody,
+  },
+  deleteHash: deleteCollectionOperation('hash', store),
+  setHashFields: {
     handle: async ({ key, body, services }) => {
       const { created, ...result } = await store(services).set(key(), body.fields, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'POST /hashes/{key}/get': operation({
-    body: hashFieldsBody,
+  },
+  getHashFields: {
     handle: async ({ key, body, services }) => json(200, await store(services).get(key(), body.fields)),
-  }),
-  'POST /hashes/{key}/remove': operation({
-    body: hashFieldsBody,
+  },
+  removeHashFields: {
     handle: async ({ key, body, services }) => json(200, await store(services).remove(key(), body.fields)),
-  }),
-  'POST /hashes/{key}/increment': operation({
-    body: hashIncrementBody,
+  },
+  incrementHashField: {
     handle: async ({ key, body, services }) => {
       const { created, ...result } = await store(services).increment(key(), body.field, body.by ?? 1, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'GET /hashes/{key}/size': operation({
+  },
+  getHashSize: {
     handle: async ({ key, services }) => {
       const k = key();
       return json(200, { key: k, size: await store(services).size(k) });
     },
-  }),
+  },
 });

@@ -1,49 +1,43 @@
-import { collectionLimits } from '../domain/collections';
-import { ListStore } from '../domain/lists';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { integerParam } from '../shared/query';
-import { listPopBody, listPushBody, listTrimBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { routedHandler } from '../http/middleware';
+import { integerParam } from '../http/query';
+import type { Services } from '../services';
 
-const store = (services: Services) => new ListStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.lists;
 
 /** Every /lists route (see docs/data-structures.md). */
 export const handler = routedHandler({
-  'GET /lists/{key}': operation({
+  getListRange: {
     handle: async ({ key, query, services }) => {
       const k = key();
       const list = await store(services).range(k, integerParam(query('start'), 'start', 0), integerParam(query('stop'), 'stop', -1));
       if (!list) throw new CacheError('NOT_FOUND', `no list at key "${k}"`);
       return boundedJson(200, list, 'read it in ranges with ?start= and ?stop=');
     },
-  }),
-  'DELETE /lists/{key}': deleteCollectionOperation('list', store),
-  'POST /lists/{key}/push': operation({
-    body: listPushBody,
+  },
+  deleteList: deleteCollectionOperation('list', store),
+  pushList: {
     handle: async ({ key, body, services }) => {
       const { created, ...result } = await store(services).push(key(), body.values, body.end, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'POST /lists/{key}/pop': operation({
-    body: listPopBody,
+  },
+  popList: {
     handle: async ({ key, body, services }) => json(200, await store(services).pop(key(), body.end, body.count)),
-  }),
-  'GET /lists/{key}/size': operation({
+  },
+  getListSize: {
     handle: async ({ key, services }) => {
       const k = key();
       return json(200, { key: k, size: await store(services).size(k) });
     },
-  }),
-  'POST /lists/{key}/trim': operation({
-    body: listTrimBody,
+  },
+  trimList: {
     handle: async ({ key, body, services }) => {
       const k = key();
       return json(200, { key: k, size: await store(services).trim(k, body.start, body.stop) });
     },
-  }),
+  },
 });

@@ -1,13 +1,12 @@
 import type { WriteCondition } from '../domain/entries';
-import { CacheError } from '../shared/errors';
-import { etagOf, ifMatchCondition, parseEtags } from '../shared/etag';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
-import { setEntryBody } from '../shared/schemas';
+import { CacheError } from '../core/errors';
+import { etagOf, ifMatchCondition, parseEtags } from '../http/etag';
+import { json } from '../http/results';
+import { routedHandler, type Operation } from '../http/middleware';
+import type { BodyOf } from '../routes';
 
 /** POST /cache (conditions in the body: ifAbsent / ifPresent / ifVersion, or as headers: If-Match / If-None-Match: *) */
-export const handler = httpHandler({
-  body: setEntryBody,
+const write: Operation<BodyOf<'setEntry'>> = {
   handle: async ({ body, header, services }) => {
     let condition: WriteCondition | undefined =
       body.ifAbsent ? { ifAbsent: true } : body.ifPresent ? { ifPresent: true } : body.ifVersion !== undefined ? { ifVersion: body.ifVersion } : undefined;
@@ -46,4 +45,6 @@ export const handler = httpHandler({
     }
     return json(created ? 201 : 200, entry, { etag: etagOf(entry.version) });
   },
-});
+};
+
+export const handler = routedHandler({ setEntry: write });

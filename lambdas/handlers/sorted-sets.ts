@@ -1,15 +1,13 @@
-import { collectionLimits } from '../domain/collections';
-import { parseScoreBound, SortedSetStore } from '../domain/sorted-sets';
-import { CacheError } from '../shared/errors';
-import { json } from '../shared/http';
-import { boundedJson } from '../shared/responses';
-import { deleteCollectionOperation } from '../shared/collection-operations';
-import { operation, routedHandler } from '../shared/middleware';
-import { booleanParam, integerParam, parsedParam } from '../shared/query';
-import { membersBody, zsetAddBody, zsetIncrementBody, zsetRankBody } from '../shared/schemas';
-import type { Services } from '../shared/services';
+import { parseScoreBound } from '../domain/sorted-sets';
+import { CacheError } from '../core/errors';
+import { json } from '../http/results';
+import { boundedJson } from '../http/responses';
+import { deleteCollectionOperation } from '../http/collection-operations';
+import { routedHandler } from '../http/middleware';
+import { booleanParam, integerParam, parsedParam } from '../http/query';
+import type { Services } from '../services';
 
-const store = (services: Services) => new SortedSetStore(services.redis, collectionLimits(services.config));
+const store = (services: Services) => services.sortedSets;
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';
 const bound = (raw: string | undefined, name: string, fallback: string) => parsedParam(raw, name, fallback, parseScoreBound, BOUND);
 const PAGE = 'read it in parts: by rank with ?start= and ?stop=, by score with ?offset= and ?limit=';
@@ -17,7 +15,7 @@ const missing = (k: string) => new CacheError('NOT_FOUND', `no sorted set at key
 
 /** Every /zsets route (see docs/data-structures.md). */
 export const handler = routedHandler({
-  'GET /zsets/{key}': operation({
+  getSortedSetRange: {
     handle: async ({ key, query, services }) => {
       const k = key();
       const range = await store(services).rangeByRank(k, integerParam(query('start'), 'start', 0), integerParam(query('stop'), 'stop', -1), {
@@ -27,8 +25,8 @@ export const handler = routedHandler({
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },
-  }),
-  'GET /zsets/{key}/by-score': operation({
+  },
+  getSortedSetRangeByScore: {
     handle: async ({ key, query, services }) => {
       const k = key();
       const offset = query('offset') ? integerParam(query('offset'), 'offset', 0, 0) : undefined;
@@ -42,49 +40,44 @@ export const handler = routedHandler({
       if (!range) throw missing(k);
       return boundedJson(200, range, PAGE);
     },
-  }),
-  'DELETE /zsets/{key}': deleteCollectionOperation('sorted set', store),
-  'POST /zsets/{key}/add': operation({
-    body: zsetAddBody,
+  },
+  deleteSortedSet: deleteCollectionOperation('sorted set', store),
+  addSortedSetMembers: {
     handle: async ({ key, body, services }) => {
       const { members, ttl, ...conditions } = body;
       const { created, ...result } = await store(services).add(key(), members, conditions, ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'POST /zsets/{key}/remove': operation({
-    body: membersBody,
+  },
+  removeSortedSetMembers: {
     handle: async ({ key, body, services }) => json(200, await store(services).remove(key(), body.members)),
-  }),
-  'POST /zsets/{key}/rank': operation({
-    body: zsetRankBody,
+  },
+  rankSortedSetMember: {
     handle: async ({ key, body, services }) => json(200, await store(services).rank(key(), body.member, body.reverse)),
-  }),
-  'POST /zsets/{key}/scores': operation({
-    body: membersBody,
+  },
+  scoreSortedSetMembers: {
     handle: async ({ key, body, services }) => {
       const k = key();
       return json(200, { key: k, scores: await store(services).scores(k, body.members) });
     },
-  }),
-  'POST /zsets/{key}/increment': operation({
-    body: zsetIncrementBody,
+  },
+  incrementSortedSetMember: {
     handle: async ({ key, body, services }) => {
       const { created, ...result } = await store(services).increment(key(), body.member, body.by, body.ttl);
       return json(created ? 201 : 200, result);
     },
-  }),
-  'GET /zsets/{key}/count': operation({
+  },
+  countSortedSetMembers: {
     handle: async ({ key, query, services }) => {
       const k = key();
       const count = await store(services).count(k, bound(query('min'), 'min', '-inf'), bound(query('max'), 'max', '+inf'));
       return json(200, { key: k, count });
     },
-  }),
-  'GET /zsets/{key}/size': operation({
+  },
+  getSortedSetSize: {
     handle: async ({ key, services }) => {
       const k = key();
       return json(200, { key: k, size: await store(services).size(k) });
     },
-  }),
+  },
 });

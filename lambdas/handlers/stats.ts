@@ -1,8 +1,10 @@
 import { readStats } from '../domain/stats';
-import { json } from '../shared/http';
-import { httpHandler } from '../shared/middleware';
+import { json } from '../http/results';
+import { routedHandler, type Operation } from '../http/middleware';
 
 /** GET /cache/stats */
-export const handler = httpHandler({
+const read: Operation<undefined> = {
   handle: async ({ services }) => json(200, await readStats(services.redis)),
-});
+};
+
+export const handler = routedHandler({ getCacheStats: read });

@@ -6,24 +6,24 @@
  * (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
 import { resolve } from 'node:path';
+import { ENV, localServerSettingsFromEnv } from '../core/config';
 import { runPrimary } from '../server/service';
 import { startRedisProcess, type RedisProcess } from './redis-process';
 
 const log = (line: string) => console.log(`skycache: ${line}`);
 
 async function main(): Promise<void> {
-  process.env.PORT ??= '3000';
-  process.env.HOST ??= '127.0.0.1';
+  const settings = localServerSettingsFromEnv();
+  // The server's own defaults are the container's (8080 on every interface); locally, 3000 on loopback.
+  process.env[ENV.localPort] = String(settings.port);
+  process.env[ENV.localHost] = settings.host;
   let redisProcess: RedisProcess | undefined;
   // Whatever ends the process through Node (exit, a fatal error) takes the private redis-server with it; a SIGKILL
   // is covered by redis-server's parent-death signal (redis-process.ts).
   process.on('exit', () => redisProcess?.process.kill('SIGKILL'));
-  if (!process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
-    redisProcess = await startRedisProcess({
-      maxmemory: process.env.LOCAL_MAXMEMORY ?? '256mb',
-      maxmemoryPolicy: process.env.LOCAL_MAXMEMORY_POLICY ?? 'allkeys-lru',
-    });
-    process.env.REDIS_URL = redisProcess.url;
+  if (!settings.redisGiven) {
+    redisProcess = await startRedisProcess({ maxmemory: settings.maxmemory, maxmemoryPolicy: settings.maxmemoryPolicy });
+    process.env[ENV.redisUrl] = redisProcess.url;
     log(`started a private redis-server at ${redisProcess.url} (pid ${redisProcess.process.pid})`);
   }
   await runPrimary({

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { routes as routeTable, type RouteDefinition } from '../routes';
-import { errorBody, REQUEST_ID_HEADER } from '../shared/http';
+import { errorBody, REQUEST_ID_HEADER } from '../http/results';
 import { lambdaContextOf, proxyEventOf } from './proxy-event';
 
 type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;

@@ -1,4 +1,4 @@
-import { logger } from '../shared/logger';
+import { logger } from '../core/logger';
 
 /** One answered request, as API Gateway's access log (lib/constructs/api.ts) describes it. */
 export interface AccessRecord {

@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { SecretsManagerSource, type SecretSource } from '../shared/redis';
+import { SecretsManagerSource, type SecretSource } from '../core/redis';
 import type { ApiKeySource } from './settings';
 
 /** The header API Gateway reads API keys from: one client works against both fronts. */

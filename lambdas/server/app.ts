@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody, REQUEST_ID_HEADER } from '../shared/http';
+import { errorBody, REQUEST_ID_HEADER } from '../http/results';
 import type { AccessLog } from './access-log';
 import { API_KEY_HEADER, type ApiKeys } from './api-keys';
 import { checkReadiness, LIVENESS_PATH, READINESS_PATH } from './health';

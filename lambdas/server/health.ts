@@ -1,5 +1,5 @@
-import { whenReady } from '../shared/readiness';
-import { readyServices } from '../shared/services';
+import { whenReady } from '../core/readiness';
+import { readyServices } from '../services';
 
 /** Liveness (the container's HEALTHCHECK): the process answers HTTP. Never touches Redis. */
 export const LIVENESS_PATH = '/healthz';

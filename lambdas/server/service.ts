@@ -1,4 +1,4 @@
-import { runtimeConfig } from '../shared/config';
+import { runtimeConfig } from '../core/config';
 import { startLocalServer } from '../local/server';
 import { stopOnSignals, stopWhenOrphaned, survivesRequestErrors, type LogLine } from '../local/lifecycle';
 import type { RouteDispatcher } from './app';

@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import { closeGracefully } from '../local/lifecycle';
-import { runtimeConfig } from '../shared/config';
-import { logger } from '../shared/logger';
-import { closeServices, readyServices } from '../shared/services';
+import { runtimeConfig } from '../core/config';
+import { logger } from '../core/logger';
+import { closeServices, readyServices } from '../services';
 import { AccessLog } from './access-log';
 import { loadApiKeys } from './api-keys';
 import { createApp, type KeyState, type RouteDispatcher } from './app';

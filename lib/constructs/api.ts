@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../../lambdas/routes';
-import { toGatewaySchema, type SchemaLimits } from '../../lambdas/shared/schemas';
+import { toGatewaySchema, type SchemaLimits } from '../../lambdas/http/schemas';
 import type { AuthMode } from '../config';
 
 export interface ApiProps {

@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { snapshotExportEnvironment } from '../../lambdas/core/config';
 import { HandlerFunction } from './handler-function';
 
 /** What ElastiCache's export guide lets the regional snapshot service do on the export bucket. */
@@ -120,11 +121,7 @@ export class SnapshotExport extends Construct {
       logRetention: props.logRetention,
       logEncryptionKey: props.logEncryptionKey,
       logLevel: props.logLevel,
-      environment: {
-        CACHE_REPLICATION_GROUP_ID: props.replicationGroupId,
-        EXPORT_BUCKET: this.bucket.bucketName,
-        EXPORT_PREFIX: 'skycache',
-      },
+      environment: snapshotExportEnvironment({ replicationGroupId: props.replicationGroupId, bucket: this.bucket.bucketName, prefix: 'skycache' }),
     });
     const snapshotArn = stack.formatArn({ service: 'elasticache', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.exporter.role.addToPrincipalPolicy(

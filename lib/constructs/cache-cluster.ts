@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { connectionEnvironment } from '../../lambdas/core/config';
 import type { Engine, EvictionPolicy } from '../config';
 
 export interface CacheClusterProps {
@@ -270,17 +271,17 @@ export class CacheCluster extends Construct {
    */
   connectionEnvironment(): Record<string, string> {
     const hostPort = `${this.endpointAddress}:${this.port}`;
-    return {
-      ...(this.clusterMode ? { REDIS_CLUSTER_NODES: hostPort } : { REDIS_URL: `rediss://${hostPort}` }),
-      REDIS_TLS: 'true',
-      REDIS_USERNAME: this.userName,
-      REDIS_AUTH_SECRET_ARN: this.authSecret.secretArn,
-      REDIS_READ_FROM: this.readFrom,
+    return connectionEnvironment({
+      ...(this.clusterMode ? { clusterNodes: hostPort } : { url: `rediss://${hostPort}` }),
+      tls: true,
+      username: this.userName,
+      authSecretArn: this.authSecret.secretArn,
+      readFrom: this.readFrom,
       // Without cluster mode, replica reads go through the replication group's reader endpoint.
       ...(this.readFrom === 'replica' && !this.clusterMode
-        ? { REDIS_READER_URL: `rediss://${this.replicationGroup.attrReaderEndPointAddress}:${this.port}` }
+        ? { readerUrl: `rediss://${this.replicationGroup.attrReaderEndPointAddress}:${this.port}` }
         : {}),
-    };
+    });
   }
 
   /** Lets `grantee` read the auth secret (and decrypt it with the key). */

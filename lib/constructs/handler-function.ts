@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { loggingEnvironment } from '../../lambdas/core/config';
 import { handlerBundling } from '../bundling';
 
 /** The repository root (where package-lock.json lives). */
@@ -101,8 +102,7 @@ export class HandlerFunction extends Construct {
       securityGroups: [props.securityGroup],
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'skycache',
-        LOG_LEVEL: props.logLevel ?? 'INFO',
+        ...loggingEnvironment(props.logLevel ?? 'INFO'),
         ...props.environment,
       },
       // The settings of lib/bundling.ts, which the benchmark's bundle-size and cold-start figures also use.

@@ -16,7 +16,7 @@ export interface NetworkProps {
   readonly cachePort: number;
   /**
    * AWS APIs the functions call, each reached through an interface endpoint (the subnets have no route out).
-   * @default Secrets Manager, CloudWatch (monitoring) and ElastiCache
+   * @default Secrets Manager and ElastiCache
    */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
   /** @default logs.RetentionDays.TWO_WEEKS */
@@ -84,7 +84,6 @@ export class Network extends Construct {
 
     const endpoints = props.interfaceEndpoints ?? [
       ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
       ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
     ];
     for (const service of endpoints) {

@@ -1,7 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import { startRedisCluster, type RedisClusterProcess } from '../../lambdas/local/redis-cluster';
 import { startLocalServer, type LocalServer } from '../../lambdas/local/server';
-import { entryKey, slotOf } from '../../lambdas/shared/keyspace';
+import { entryKey, slotOf } from '../../lambdas/core/keyspace';
 import { restoreServiceEnv, setServiceEnv } from '../support/env';
 import { isOk, sleep, startLoad, summarize, until, type LoadRequest } from '../support/load';
 

@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
 import { startPrimaryWithReplica, type ReplicatedRedisProcess } from '../../lambdas/local/redis-cluster';
 import { startLocalServer, type LocalServer } from '../../lambdas/local/server';
-import { startTcpProxy, type TcpProxy } from '../../lambdas/local/tcp-proxy';
-import { entryKey } from '../../lambdas/shared/keyspace';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { entryKey } from '../../lambdas/core/keyspace';
 import { restoreServiceEnv, setServiceEnv } from '../support/env';
 import { isOk, sleep, startLoad, summarize, until } from '../support/load';
 

@@ -69,12 +69,11 @@ describe.each([
     }
   });
 
-  test('only the stats function is told the replication group id', () => {
+  test('no API function is told the replication group id (only the exporter uses it)', () => {
     for (const module of handlerModules()) {
       const fnId = logicalIdAt(s, `${s.stack.stackName}/${pascal(module)}Handler/Function`);
       const env = t.toJSON().Resources[fnId].Properties.Environment.Variables;
-      if (module === 'stats') expect(env.CACHE_REPLICATION_GROUP_ID).toBeDefined();
-      else expect(env.CACHE_REPLICATION_GROUP_ID).toBeUndefined();
+      expect(env.CACHE_REPLICATION_GROUP_ID).toBeUndefined();
     }
   });
 });
@@ -94,9 +93,8 @@ describe.each([
     expect(s.template.toJSON().Resources[exporterRole(s)].Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  test('only the stats function reads CloudWatch', () => {
-    expect(roles((a) => a.startsWith('cloudwatch:'))).toEqual([apiRole(s, 'stats')]);
-    expect(byRole.get(apiRole(s, 'stats'))).toContain('cloudwatch:GetMetricData');
+  test('no function reads CloudWatch (no code calls it)', () => {
+    expect(roles((a) => a.startsWith('cloudwatch:'))).toEqual([]);
   });
 
   test('only the exporter calls ElastiCache', () => {

@@ -35,7 +35,7 @@ describe.each([
 
   test('interface endpoints for the AWS APIs the functions call, private DNS, endpoint SG only', () => {
     const endpointSg = logicalIdAt(s, path('EndpointSecurityGroup'));
-    for (const service of ['secretsmanager', 'monitoring', 'elasticache']) {
+    for (const service of ['secretsmanager', 'elasticache']) {
       t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
         ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`\\.${service}$`)])] }),
         VpcEndpointType: 'Interface',
@@ -43,6 +43,8 @@ describe.each([
         SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }],
       });
     }
+    // No function calls CloudWatch's API: no endpoint for it.
+    expect(Object.keys(t.findResources('AWS::EC2::VPCEndpoint'))).toHaveLength(2);
   });
 
   test('only the API functions reach the cache, and only on the cache port', () => {

@@ -1,5 +1,5 @@
-import { resetRuntimeConfig } from '../../lambdas/shared/config';
-import { closeServices } from '../../lambdas/shared/services';
+import { resetRuntimeConfig } from '../../lambdas/core/config';
+import { closeServices } from '../../lambdas/services';
 
 const saved = new Map<string, string | undefined>();
 

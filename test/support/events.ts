@@ -1,22 +1,22 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { lambdaContextOf, proxyEventOf } from '../../lambdas/local/proxy-event';
 
-/** An API Gateway REST proxy event as the deployed API sends it (path parameters already decoded). */
+/**
+ * An API Gateway REST proxy event as the deployed API sends it (path parameters already decoded): the one builder
+ * the local server and the benchmark use, with the test's fields laid over it.
+ */
 export function proxyEvent(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
-  return {
-    resource: '/',
+  const base = proxyEventOf({
+    route: { id: 'test', method: 'GET', path: '/' },
     path: '/',
-    httpMethod: 'GET',
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
+    headers: [],
+    query: [],
+    pathParameters: {},
     body: null,
-    isBase64Encoded: false,
-    requestContext: { requestId: `test-${Math.random().toString(36).slice(2)}` } as APIGatewayProxyEvent['requestContext'],
-    ...overrides,
-  };
+    requestId: `test-${Math.random().toString(36).slice(2)}`,
+    stage: 'test',
+  });
+  return { ...base, ...overrides };
 }
 
 export function jsonEvent(method: string, resource: string, body: unknown, extra: Partial<APIGatewayProxyEvent> = {}) {
@@ -30,4 +30,4 @@ export function jsonEvent(method: string, resource: string, body: unknown, extra
   });
 }
 
-export const lambdaContext = { awsRequestId: 'ctx', functionName: 'test', getRemainingTimeInMillis: () => 10_000 } as Context;
+export const lambdaContext: Context = { ...lambdaContextOf('ctx', 'test'), getRemainingTimeInMillis: () => 10_000 };

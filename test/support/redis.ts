@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { startRedisProcess, type RedisProcess, type RedisProcessOptions } from '../../lambdas/local/redis-process';
-import { resetRuntimeConfig } from '../../lambdas/shared/config';
-import { closeServices, resetServices } from '../../lambdas/shared/services';
+import { resetRuntimeConfig } from '../../lambdas/core/config';
+import { closeServices, resetServices } from '../../lambdas/services';
 
 export interface TestRedis {
   server: RedisProcess;

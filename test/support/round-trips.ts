@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { primaries, type RedisClient } from '../../lambdas/shared/redis';
+import { primaries, type RedisClient } from '../../lambdas/core/redis';
 
 /**
  * Counts the writes `work` makes to each primary's socket: ioredis writes one pipeline (or one lone command) per

@@ -1,4 +1,4 @@
-import { CacheError } from './errors';
+import { CacheError } from '../core/errors';
 
 /** The strong ETag of an entry version: `"<version>"`. */
 export function etagOf(version: number): string {

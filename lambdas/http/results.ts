@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { CacheErrorCode } from './errors';
+import type { CacheErrorCode } from '../core/errors';
 
 /** HTTP status for each domain error code: the only place the domain's vocabulary meets HTTP. */
 export const STATUS_OF: Record<CacheErrorCode, number> = {

@@ -1,5 +1,5 @@
-import { CacheError } from './errors';
-import { json, type HttpResult } from './http';
+import { CacheError } from '../core/errors';
+import { json, type HttpResult } from './results';
 
 /**
  * Lambda refuses response payloads over 6 MB (API Gateway then answers 502); stay clear of it with room for the

@@ -1,10 +1,15 @@
-import { withCollectionScripts } from '../domain/collection-scripts';
-import { EntryStore } from '../domain/entries';
-import { withScripts } from '../domain/scripts';
-import { UnavailableError } from './errors';
-import { runtimeConfig, type RuntimeConfig } from './config';
+import { withCollectionScripts } from './domain/collection-scripts';
+import { collectionLimits } from './domain/collections';
+import { CounterStore } from './domain/counters';
+import { EntryStore } from './domain/entries';
+import { withScripts } from './domain/scripts';
+import { HashStore } from './domain/hashes';
+import { ListStore } from './domain/lists';
+import { SetStore } from './domain/sets';
+import { SortedSetStore } from './domain/sorted-sets';
+import { UnavailableError } from './core/errors';
+import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
 import {
-  connectionSettingsFromEnv,
   createRedisClient,
   createReplicaReader,
   sharedRedis,
@@ -12,8 +17,8 @@ import {
   withSecretCredentials,
   type RedisClient,
   type RedisConnectionSettings,
-} from './redis';
-import { DEFAULT_SCHEMA_LIMITS, type SchemaLimits } from './schemas';
+} from './core/redis';
+import { schemaLimitsOf, type SchemaLimits } from './http/schemas';
 
 /**
  * What a handler needs, built once per process (a Lambda container or the local server) and reused by every
@@ -26,6 +31,11 @@ export interface Services {
   /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
   replicaReader?: RedisClient;
   entries: EntryStore;
+  lists: ListStore;
+  sets: SetStore;
+  hashes: HashStore;
+  sortedSets: SortedSetStore;
+  counters: CounterStore;
   schemaLimits: SchemaLimits;
 }
 
@@ -35,7 +45,7 @@ let resolvedSettings: RedisConnectionSettings | undefined;
 
 export function services(): Services {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     // Never build a client without the credentials the secret holds: the caller must await readyServices().
     throw new UnavailableError('the cache credentials have not been read yet; retry shortly');
   }
@@ -44,12 +54,18 @@ export function services(): Services {
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
   for (const client of [redis, replicaReader]) if (client) defineScripts(client);
+  const collections = collectionLimits(config);
   current = {
     config,
     redis,
     replicaReader,
     entries: new EntryStore(redis, config, { replicaReader }),
-    schemaLimits: { ...DEFAULT_SCHEMA_LIMITS, maxTtlSeconds: config.maxTtlSeconds },
+    lists: new ListStore(redis, collections),
+    sets: new SetStore(redis, collections),
+    hashes: new HashStore(redis, collections),
+    sortedSets: new SortedSetStore(redis, collections),
+    counters: new CounterStore(redis, config),
+    schemaLimits: schemaLimitsOf(config),
   };
   return current;
 }
@@ -71,7 +87,7 @@ function defineScripts(client: RedisClient): void {
  */
 export async function readyServices(): Promise<Services> {
   if (current) return current;
-  if (process.env.REDIS_AUTH_SECRET_ARN && !resolvedSettings) {
+  if (authSecretArnOf() && !resolvedSettings) {
     const config = runtimeConfig();
     const settings = connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
     resolvedSettings = await withSecretCredentials(settings).catch(() => {

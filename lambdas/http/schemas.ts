@@ -27,6 +27,16 @@ export const DEFAULT_SCHEMA_LIMITS: SchemaLimits = {
   maxTagBytes: 128,
 };
 
+/** The limits a deployment configures (the rest keep their defaults): the handlers and API Gateway use the same. */
+export function schemaLimitsOf(config: Pick<SchemaLimits, 'maxTtlSeconds' | 'maxKeyBytes' | 'maxInvalidateKeys'>): SchemaLimits {
+  return {
+    ...DEFAULT_SCHEMA_LIMITS,
+    maxTtlSeconds: config.maxTtlSeconds,
+    maxKeyBytes: config.maxKeyBytes,
+    maxInvalidateKeys: config.maxInvalidateKeys,
+  };
+}
+
 /** The batch and tag limits, defaulted. */
 export function semanticsLimits(limits: SchemaLimits) {
   return {
@@ -36,16 +46,22 @@ export function semanticsLimits(limits: SchemaLimits) {
   };
 }
 
-export function keySchema(limits: SchemaLimits) {
-  return z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
+/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the text would not read back as sent. */
+const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+
+/** Text of at most `maxBytes` bytes of UTF-8 that has a UTF-8 form: keys, tags and hash field names. */
+function utf8Text(maxBytes: number, options: { nonEmpty?: boolean } = {}) {
+  const text = z.string({ error: 'must be a string' });
+  const tooLong = `must be at most ${maxBytes} bytes of UTF-8`;
+  return (options.nonEmpty ? text.min(1, 'must not be empty') : text)
     // maxLength bounds characters for API Gateway; the refinement bounds bytes exactly.
-    .max(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes of UTF-8`)
-    .refine((k) => Buffer.byteLength(k, 'utf8') <= limits.maxKeyBytes, {
-      message: `must be at most ${limits.maxKeyBytes} bytes of UTF-8`,
-    })
-    .refine((k) => noLoneSurrogates(k), { message: 'must be valid UTF-8 (no lone surrogates)' });
+    .max(maxBytes, tooLong)
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= maxBytes, { message: tooLong })
+    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
+}
+
+export function keySchema(limits: SchemaLimits) {
+  return utf8Text(limits.maxKeyBytes, { nonEmpty: true });
 }
 
 /** Most arrays and objects nested in one another in a value: deeper ones could not be read back as JSON. */
@@ -92,17 +108,8 @@ export function ttlSchema(limits: SchemaLimits) {
     .max(limits.maxTtlSeconds, `must be at most ${limits.maxTtlSeconds} seconds`);
 }
 
-/** A lone surrogate has no UTF-8 form: Redis would store U+FFFD, and the name would not read back as sent. */
-const noLoneSurrogates = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
-
 export function tagSchema(limits: SchemaLimits) {
-  const { maxTagBytes } = semanticsLimits(limits);
-  return z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(maxTagBytes, `must be at most ${maxTagBytes} bytes of UTF-8`)
-    .refine((t) => Buffer.byteLength(t, 'utf8') <= maxTagBytes, { message: `must be at most ${maxTagBytes} bytes of UTF-8` })
-    .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' });
+  return utf8Text(semanticsLimits(limits).maxTagBytes, { nonEmpty: true });
 }
 
 /** Tags of one entry: a write replaces the entry's tags (none given = none kept). */
@@ -111,14 +118,19 @@ export function entryTagsSchema(limits: SchemaLimits) {
   return z.array(tagSchema(limits)).max(maxTags, `must list at most ${maxTags} tags`);
 }
 
+/** What one entry write names, alone (POST /cache) or as a batch item. */
+const entryItemShape = (limits: SchemaLimits) => ({
+  key: keySchema(limits),
+  /** Any JSON value, null included (a stored null is a hit: negative caching). */
+  value: storableValue(),
+  ttl: ttlSchema(limits).optional(),
+  tags: entryTagsSchema(limits).optional(),
+});
+
 export const setEntryBody = (limits: SchemaLimits) =>
   z
     .strictObject({
-      key: keySchema(limits),
-      /** Any JSON value, null included (a stored null is a hit: negative caching). */
-      value: storableValue(),
-      ttl: ttlSchema(limits).optional(),
-      tags: entryTagsSchema(limits).optional(),
+      ...entryItemShape(limits),
       /** Write only when the key holds nothing (else 409 CONFLICT). */
       ifAbsent: z.literal(true, { error: 'must be true when given' }).optional(),
       /** Write only when the key already holds an entry (else 404 NOT_FOUND). */
@@ -141,7 +153,7 @@ export const invalidateBody = (limits: SchemaLimits) =>
         .min(1, 'must not be empty (to drop every entry, name the prefix of your keys)')
         .max(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes`)
         // Validated as keys are: a lone surrogate would become U+FFFD in Redis and match other keys.
-        .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' })
+        .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' })
         .optional(),
       tags: z
         .array(tagSchema(limits))
@@ -169,12 +181,7 @@ export const batchSetBody = (limits: SchemaLimits) => {
   return z.strictObject({
     items: z
       .array(
-        z.strictObject({
-          key: keySchema(limits),
-          value: storableValue(),
-          ttl: ttlSchema(limits).optional(),
-          tags: entryTagsSchema(limits).optional(),
-        }),
+        z.strictObject(entryItemShape(limits)),
         { error: 'must be an array of {key, value, ttl?, tags?}' },
       )
       .min(1, 'must hold at least one item')
@@ -183,10 +190,6 @@ export const batchSetBody = (limits: SchemaLimits) => {
 };
 
 export const touchEntryBody = (limits: SchemaLimits) => z.strictObject({ ttl: ttlSchema(limits) });
-
-export type SetEntryBody = z.infer<ReturnType<typeof setEntryBody>>;
-export type InvalidateBody = z.infer<ReturnType<typeof invalidateBody>>;
-export type BatchSetBody = z.infer<ReturnType<typeof batchSetBody>>;
 
 /** Turns zod's issues into one readable sentence that names each offending field. */
 export function describeIssues(error: z.ZodError, input?: unknown): string {
@@ -228,14 +231,7 @@ const elements = (what: string) =>
     .min(1, `must hold at least one of the ${what}`)
     .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
 
-const fieldName = () =>
-  z
-    .string({ error: 'must be a string' })
-    .max(MAX_FIELD_NAME_BYTES, `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`)
-    .refine((f) => Buffer.byteLength(f, 'utf8') <= MAX_FIELD_NAME_BYTES, {
-      message: `must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8`,
-    })
-    .refine(noLoneSurrogates, { message: 'must be valid UTF-8 (no lone surrogates)' });
+const fieldName = () => utf8Text(MAX_FIELD_NAME_BYTES);
 
 const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "right"' });
 const popCount = () =>
@@ -280,7 +276,7 @@ const hashFields = () =>
         if (problem) ctx.addIssue({ code: 'custom', path: [name, ...problem.path], message: problem.message });
         if (Buffer.byteLength(name, 'utf8') > MAX_FIELD_NAME_BYTES) {
           ctx.addIssue({ code: 'custom', path: [name.slice(0, 32)], message: `field names must be at most ${MAX_FIELD_NAME_BYTES} bytes of UTF-8` });
-        } else if (!noLoneSurrogates(name)) {
+        } else if (!isWellFormed(name)) {
           ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
         }
       }

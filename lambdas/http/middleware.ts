@@ -3,14 +3,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
-import { CacheError, UnavailableError } from './errors';
-import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './http';
-import { logger } from './logger';
-import { whenReady } from './readiness';
-import { translateRedisError } from './redis';
+import { CacheError, UnavailableError } from '../core/errors';
+import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './results';
+import { logger } from '../core/logger';
+import { whenReady } from '../core/readiness';
+import { translateRedisError } from '../core/redis';
+import { routes, routeSignature, type BodyOf, type RouteDefinition, type RouteId } from '../routes';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
-import { readyServices, services, type Services } from './services';
+import { readyServices, services, type Services } from '../services';
 
 /** What a route's code sees: the validated body and helpers, no Lambda types. */
 export interface RouteRequest<B> {
@@ -26,9 +26,8 @@ export interface RouteRequest<B> {
   header(name: string): string | undefined;
 }
 
-export interface RouteSpec<B> {
-  /** Schema of the JSON body; the same function the route table hands to API Gateway. */
-  body?: (limits: SchemaLimits) => z.ZodType<B>;
+/** A route's code. Its method, path, body schema and query parameters are the route table's (lambdas/routes.ts). */
+export interface Operation<B> {
   handle: (request: RouteRequest<B>) => Promise<HttpResult>;
   /**
    * Keyspace-wide work (prefix or tag invalidation over millions of keys) may run until shortly before the
@@ -125,49 +124,50 @@ const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRe
   },
 });
 
-/**
- * Wraps a route's code as a Lambda handler (API Gateway REST proxy event in, proxy result out): parse, validate,
- * call the domain within the Redis deadline, map the result or the error to HTTP.
- */
-export function httpHandler<B = undefined>(spec: RouteSpec<B>): ProxyHandler {
-  return wrapRoute(() => spec);
-}
+/** A handler module's code, by the id of each route it serves; each handle sees the body its route's schema produces. */
+export type Operations = { [Id in RouteId]?: Operation<BodyOf<Id>> };
 
-/** The key a routed handler's specs are listed under: `METHOD /resource/{path}` exactly as in the route table. */
-export function routeSignature(event: Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource'>): string {
-  return `${event.httpMethod} ${event.resource}`;
+/** A Lambda handler, with the ids of the routes it serves (a test holds them against the route table). */
+export type RoutedHandler = ProxyHandler & { readonly routeIds: readonly string[] };
+
+interface BoundOperation {
+  route: RouteDefinition;
+  operation: Operation<unknown>;
 }
 
 /**
- * One Lambda serving several routes (e.g. every list operation), each with its own body schema and code, chosen by
- * the event's method and resource. Keys are `METHOD /path` as written in the route table.
+ * Wraps a handler module's operations as one Lambda handler (API Gateway REST proxy event in, proxy result out):
+ * pick the route by the event's method and resource, parse and validate the body with the route's schema, call the
+ * domain within the Redis deadline, map the result or the error to HTTP.
  */
-export function routedHandler(specs: Record<string, RouteSpec<unknown>>): ProxyHandler {
-  return wrapRoute((event) => {
-    const spec = specs[routeSignature(event)];
-    if (!spec) throw new CacheError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.resource}`);
-    return spec;
+export function routedHandler(operations: Operations, table: readonly RouteDefinition[] = routes): RoutedHandler {
+  const bySignature = new Map<string, BoundOperation>();
+  for (const [id, operation] of Object.entries(operations)) {
+    const route = table.find((r) => r.id === id);
+    if (!route) throw new Error(`the route table has no route "${id}"`);
+    bySignature.set(routeSignature(route), { route, operation: operation as Operation<unknown> });
+  }
+  const handler = wrapRoute((event) => {
+    const bound = bySignature.get(`${event.httpMethod} ${event.resource}`);
+    if (!bound) throw new CacheError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.resource}`);
+    return bound;
   });
+  return Object.assign(handler, { routeIds: Object.keys(operations) });
 }
 
-/** Types one entry of a routedHandler table: its `handle` sees the body its own schema produces. */
-export function operation<B = undefined>(spec: RouteSpec<B>): RouteSpec<unknown> {
-  return spec as unknown as RouteSpec<unknown>;
-}
-
-function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): ProxyHandler {
+function wrapRoute(boundOf: (event: APIGatewayProxyEvent) => BoundOperation): ProxyHandler {
   const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const spec = specOf(event);
+    const { route, operation: spec } = boundOf(event);
     const svc = await readyServices();
     const requestId = requestIdOf(event);
-    let body = undefined as B;
-    if (spec.body) {
+    let body: unknown = undefined;
+    if (route.body) {
       const input = parseJsonBody(event);
-      const parsed = schemaFor(spec.body, svc.schemaLimits).safeParse(input);
+      const parsed = schemaFor(route.body, svc.schemaLimits).safeParse(input);
       if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
       body = parsed.data;
     }
-    const request: RouteRequest<B> = {
+    const request: RouteRequest<unknown> = {
       body,
       services: svc,
       requestId,
@@ -184,7 +184,12 @@ function wrapRoute<B>(specOf: (event: APIGatewayProxyEvent) => RouteSpec<B>): Pr
         }
         return checked.data;
       },
-      query: (name) => event.queryStringParameters?.[name] ?? undefined,
+      query: (name) => {
+        if (!route.query?.some((q) => q.name === name)) {
+          throw new Error(`route ${route.id} reads the query parameter "${name}", which the route table does not declare`);
+        }
+        return event.queryStringParameters?.[name] ?? undefined;
+      },
       header: (name) => header(event, name),
     };
     const started = Date.now();

@@ -32,51 +32,6 @@ export function isCluster(client: RedisClient): client is Cluster {
   return (client as Cluster).isCluster === true;
 }
 
-/** Parses `host:port,host:port` (as REDIS_CLUSTER_NODES carries it). */
-export function parseClusterNodes(list: string | undefined): ClusterNode[] {
-  if (!list) return [];
-  return list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((hp) => {
-      const i = hp.lastIndexOf(':');
-      if (i < 0) return { host: hp, port: 6379 };
-      const port = Number(hp.slice(i + 1));
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new Error(`invalid REDIS_CLUSTER_NODES entry "${hp}": expected host:port`);
-      }
-      return { host: hp.slice(0, i), port };
-    });
-}
-
-function readPreferenceOf(value: string | undefined): ReadPreference {
-  if (value === undefined || value === '' || value === 'primary') return 'primary';
-  if (value === 'replica') return 'replica';
-  throw new Error(`invalid REDIS_READ_FROM "${value}": use primary or replica`);
-}
-
-export function connectionSettingsFromEnv(env: NodeJS.ProcessEnv, timeoutMs: number): RedisConnectionSettings {
-  const settings: RedisConnectionSettings = {
-    url: env.REDIS_URL || undefined,
-    readerUrl: env.REDIS_READER_URL || undefined,
-    clusterNodes: parseClusterNodes(env.REDIS_CLUSTER_NODES),
-    timeoutMs,
-    tls: env.REDIS_TLS === 'true' || undefined,
-    username: env.REDIS_USERNAME || undefined,
-    password: env.REDIS_PASSWORD || undefined,
-    authSecretArn: env.REDIS_AUTH_SECRET_ARN || undefined,
-    readFrom: readPreferenceOf(env.REDIS_READ_FROM),
-    // A Lambda instance serves one request at a time: coalescing commands per tick would only delay each one.
-    // Servers with many requests in flight (the local server) gain from it. REDIS_AUTO_PIPELINING overrides.
-    autoPipelining: env.REDIS_AUTO_PIPELINING ? env.REDIS_AUTO_PIPELINING === 'true' : !env.AWS_LAMBDA_FUNCTION_NAME,
-  };
-  if (settings.readFrom === 'replica' && !settings.clusterNodes?.length && !settings.readerUrl) {
-    throw new Error('REDIS_READ_FROM=replica needs REDIS_CLUSTER_NODES or REDIS_READER_URL (the reader endpoint)');
-  }
-  return settings;
-}
-
 /** Reads a secret's string; an interface so tests (and other stores) can stand in for Secrets Manager. */
 export interface SecretSource {
   secretString(secretId: string): Promise<string>;

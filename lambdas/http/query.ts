@@ -1,4 +1,4 @@
-import { CacheError } from './errors';
+import { CacheError } from '../core/errors';
 
 /** Typed reading of query-string parameters; a bad one is a 400 VALIDATION_FAILED naming it. */
 const invalid = (name: string, problem: string) => new CacheError('VALIDATION_FAILED', `${name}: ${problem}`);
