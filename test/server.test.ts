@@ -7,6 +7,8 @@ import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-pro
 import { SecretsManagerSource } from '../lambdas/core/redis';
 import { ApiKeys, keyDigest, loadApiKeys, parseKeyHashes } from '../lambdas/server/api-keys';
 import { loadServerSettings } from '../lambdas/server/settings';
+import { apiHandlers } from '../lambdas/handlers';
+import { handlerModules, routes } from '../lambdas/routes';
 import { call, holdRequest, isRunning, killLeftovers, refused, SERVER_ENTRY, startServiceProcess, waitFor, type Answer, type ServiceProcess } from './support/service-process';
 
 // Each test starts or restarts processes (tsx transpiles at start): generous bounds for a loaded machine.
@@ -61,6 +63,13 @@ describe('API keys', () => {
     }
     expect(() => loadServerSettings({ API_KEY_HASHES: 'a', API_KEY_HASHES_FILE: 'b' })).toThrow('give one of');
     expect(() => loadServerSettings({ MAX_IN_FLIGHT: '0' })).toThrow('MAX_IN_FLIGHT');
+  });
+});
+
+describe('the production server serves the route table with the Lambda handlers\' own operations', () => {
+  test('every handler module of the route table is in the static registry, and serves each of its routes', () => {
+    expect(Object.keys(apiHandlers).sort()).toEqual(handlerModules().sort());
+    for (const route of routes) expect(apiHandlers[route.handler].operations.get(route.id)?.route).toBe(route);
   });
 });
 

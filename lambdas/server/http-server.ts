@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerClientError } from '../http/node-http';
 import type { ServerSettings } from './settings';
 
 /**
@@ -21,6 +22,8 @@ export function createServiceServer(
     },
     listener,
   );
+  // What Node's parser refuses (headers too large, too slow) is answered in the JSON error model too.
+  server.on('clientError', answerClientError);
   return server;
 }
 

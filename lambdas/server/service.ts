@@ -1,7 +1,6 @@
 import { runtimeConfig } from '../core/config';
-import { startLocalServer } from '../local/server';
 import { stopOnSignals, stopWhenOrphaned, survivesRequestErrors, type LogLine } from '../local/lifecycle';
-import type { RouteDispatcher } from './app';
+import { createDispatcher } from './dispatch';
 import { startPrimary, WORKER_EXIT_MARGIN_MS, type PrimaryOptions } from './primary';
 import { loadServerSettings } from './settings';
 import { startWorker, type RunningWorker } from './worker';
@@ -41,15 +40,7 @@ export async function runPrimary(o: ServiceOptions): Promise<void> {
 export async function runWorker(log: LogLine): Promise<void> {
   survivesRequestErrors((line) => console.error(`skycache: worker ${process.pid}: ${line}`));
   const settings = loadServerSettings();
-  // Until the route code is served directly: the local server's listener answers the API routes.
-  let local: ReturnType<typeof startLocalServer> | undefined;
-  const dispatch: RouteDispatcher = async (req, res) => {
-    const { server } = await (local ??= startLocalServer({ port: 0 }));
-    return new Promise((resolve) => {
-      res.once('close', () => resolve({ bytes: 0 }));
-      server.emit('request', req, res);
-    });
-  };
+  const dispatch = createDispatcher();
   // The primary stops a worker with SIGTERM; one that arrives while the worker starts stops it once it listens.
   const state: { worker?: RunningWorker; stopRequested: boolean } = { stopRequested: false };
   const stop = () => {
