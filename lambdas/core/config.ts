@@ -36,6 +36,19 @@ export const ENV = {
   localMaxmemory: 'LOCAL_MAXMEMORY',
   localMaxmemoryPolicy: 'LOCAL_MAXMEMORY_POLICY',
   shutdownGraceMs: 'SHUTDOWN_GRACE_MS',
+  // The production HTTP server's own (lambdas/server/settings.ts parses them; PORT, HOST, SHUTDOWN_GRACE_MS above).
+  workers: 'WORKERS',
+  maxInFlight: 'MAX_IN_FLIGHT',
+  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
+  headersTimeoutMs: 'HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  accessLogSampleRate: 'ACCESS_LOG_SAMPLE_RATE',
+  metricsIntervalMs: 'METRICS_INTERVAL_MS',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  apiKeyHashesSecretArn: 'API_KEY_HASHES_SECRET_ARN',
+  apiKeyHashesFile: 'API_KEY_HASHES_FILE',
+  apiKeyHashes: 'API_KEY_HASHES',
+  apiKeyRefreshMs: 'API_KEY_REFRESH_MS',
 } as const;
 
 type Env = Record<string, string | undefined>;

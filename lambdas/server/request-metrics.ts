@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENV } from '../core/config';
 
 /** Latency values kept per interval: Powertools flushes a metric at 100 values, CloudWatch takes 100 per metric. */
 const LATENCY_SAMPLE_SIZE = 99;
@@ -19,8 +20,8 @@ export class RequestMetrics {
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly metrics: Metrics = new Metrics({
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'skycache',
-      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skycache',
+      namespace: process.env[ENV.metricsNamespace] ?? 'skycache',
+      serviceName: process.env[ENV.serviceName] ?? 'skycache',
     })) {}
 
   record(status: number, latencyMs: number): void {
