@@ -220,3 +220,178 @@ export function capacity(inputs: Partial<CapacityInputs> = {}): CapacityResult {
     },
   };
 }
+
+// ------------------------------------------------------------------------------------------------------------------
+// The two fronts (configuration field `front`): API Gateway + Lambda (`api`) against the server on Fargate behind an
+// ALB (`service`). ElastiCache is the same under both, so it is left out of the comparison.
+
+/** A unit price with where it was read. */
+export interface Price {
+  usd: number;
+  per: string;
+  source: string;
+}
+
+/** Prices of the fronts beyond PRICES (us-east-1, on-demand; as gathered in 2026 from the write-ups named in `source`). Each can be overridden: `frontCosts(…, withFrontPrices({…}))`. */
+export const FRONT_PRICES = {
+  fargateArmVcpuHour: { usd: 0.03238, per: 'vCPU-hour (Fargate Linux/ARM)', source: `vantage.sh/blog/fargate-pricing` },
+  fargateArmGbHour: { usd: 0.00356, per: 'GB-hour (Fargate Linux/ARM)', source: `vantage.sh/blog/fargate-pricing` },
+  albHour: { usd: 0.0225, per: 'ALB-hour', source: `cloud-horizons.com/blog/alb-the-line-item-nobody-watches` },
+  albLcuHour: { usd: 0.008, per: 'LCU-hour', source: `cloud-horizons.com/blog/alb-the-line-item-nobody-watches` },
+  logsIngestionGb: { usd: 0.5, per: 'GB ingested (CloudWatch Logs Standard)', source: `c3x.dev/blog/cloudwatch-logs-cost-optimization` },
+  interfaceEndpointAzHour: { usd: 0.01, per: 'interface endpoint per AZ-hour', source: 'AWS PrivateLink pricing page (assumed, not in the reference sheet)' },
+} satisfies Record<string, Price>;
+export type FrontPriceName = keyof typeof FRONT_PRICES;
+export type FrontPrices = Record<FrontPriceName, Price>;
+
+/** FRONT_PRICES with some unit prices replaced (source noted as overridden). */
+export function withFrontPrices(overrides: Partial<Record<FrontPriceName, number>>): FrontPrices {
+  const prices = { ...FRONT_PRICES } as FrontPrices;
+  for (const [name, usd] of Object.entries(overrides) as [FrontPriceName, number][]) prices[name] = { ...prices[name], usd, source: 'overridden' };
+  return prices;
+}
+
+/** What one ALB LCU buys per hour (the billed LCUs are the largest of the dimensions). */
+export const ALB_LCU = {
+  newConnectionsPerSecond: 25,
+  activeConnectionsPerMinute: 3000,
+  processedGbPerHour: 1,
+  source: `handbook.vantage.sh/aws/services/elb-pricing`,
+} as const;
+
+/** Inputs of the front comparison; each a named assumption with its reason. */
+export interface FrontInputs {
+  /**
+   * CPU seconds the server spends per request. PLACEHOLDER: 48 µs is the local server's GET of a 512-byte value
+   * (docs/benchmarks.md, section 2, "server CPU/req"); the production server's own figure replaces it when measured.
+   */
+  serverCpuSecondsPerRequest: number;
+  /** Average task CPU auto scaling keeps (config serviceTargetCpuPercent). */
+  targetCpuUtilization: number;
+  /** vCPU and memory of one task (config serviceCpu / serviceMemoryMb: the dev preset's 1 vCPU, 2 GB). */
+  taskVcpu: number;
+  taskMemoryGB: number;
+  /** Tasks always running (config serviceMinTasks). */
+  minTasks: number;
+  /** Zones of the VPC (the service front adds three interface endpoints in each: ECR API, ECR registry, Logs). */
+  azCount: number;
+  addedInterfaceEndpoints: number;
+  /** Request + response bytes through the ALB per request (headers, a 512-byte value, JSON framing). Assumed. */
+  albBytesPerRequest: number;
+  /** Share of requests that open a new connection (clients keep connections alive). Assumed. */
+  newConnectionShare: number;
+  /** Connections clients hold open to the ALB. Assumed. */
+  activeConnections: number;
+  /** Bytes CloudWatch Logs ingests per request on the `api` front: Lambda's platform.start and platform.report JSON records (~550 B) and the stage's access-log line (~300 B). Assumed. */
+  apiLogBytesPerRequest: number;
+  /** Share of requests the server's access log writes (sampling), and bytes per line. Assumed. */
+  serviceLogSampleRate: number;
+  serviceLogBytesPerLine: number;
+}
+
+export const DEFAULT_FRONT_INPUTS: FrontInputs = {
+  serverCpuSecondsPerRequest: 48e-6,
+  targetCpuUtilization: 0.5,
+  taskVcpu: 1,
+  taskMemoryGB: 2,
+  minTasks: 2,
+  azCount: 3,
+  addedInterfaceEndpoints: 3,
+  albBytesPerRequest: 1000,
+  newConnectionShare: 0.001,
+  activeConnections: 2000,
+  apiLogBytesPerRequest: 850,
+  serviceLogSampleRate: 0.01,
+  serviceLogBytesPerLine: 300,
+};
+
+export interface ApiFrontCost {
+  restApi: number;
+  httpApi: number;
+  lambdaRequests: number;
+  lambdaDuration: number;
+  logs: number;
+  totalWithRestApi: number;
+  totalWithHttpApi: number;
+}
+
+export interface ServiceFrontCost {
+  /** Tasks for the average load (what auto scaling runs on average, at least minTasks), and for the peak. */
+  averageTasks: number;
+  peakTasks: number;
+  fargate: number;
+  albHours: number;
+  lcus: number;
+  albLcus: number;
+  endpoints: number;
+  logs: number;
+  total: number;
+}
+
+const HOURS_PER_MONTH = 730;
+const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
+
+/**
+ * Monthly cost of the `api` front at an average of `requestsPerSecond` (reads and writes in the envelope's mix).
+ * Duration and request charges are per request, so the peak does not change them.
+ */
+export function apiFrontCost(requestsPerSecond: number, envelope: CapacityInputs = DEFAULT_INPUTS, front: FrontInputs = DEFAULT_FRONT_INPUTS, prices: FrontPrices = FRONT_PRICES): ApiFrontCost {
+  const requests = requestsPerSecond * SECONDS_PER_MONTH;
+  const readShare = envelope.readsPerUserPerDay / (envelope.readsPerUserPerDay + envelope.writesPerUserPerDay);
+  const msPerRequest = readShare * envelope.readMs + (1 - readShare) * envelope.writeMs;
+  const gbSeconds = requests * (msPerRequest / 1000) * (envelope.lambdaMemoryMB / 1024);
+  const restApi = tieredCost(requests, perMillion(PRICES.restApiTiers));
+  const httpApi = tieredCost(requests, perMillion(PRICES.httpApiTiers));
+  const lambdaRequests = (requests / 1e6) * PRICES.lambdaUsdPerMillionRequests;
+  const lambdaDuration = tieredCost(gbSeconds, PRICES.lambdaArmGbSecondTiers);
+  const logs = ((requests * front.apiLogBytesPerRequest) / 1e9) * prices.logsIngestionGb.usd;
+  const common = lambdaRequests + lambdaDuration + logs;
+  return { restApi, httpApi, lambdaRequests, lambdaDuration, logs, totalWithRestApi: restApi + common, totalWithHttpApi: httpApi + common };
+}
+
+/**
+ * Monthly cost of the `service` front at an average of `requestsPerSecond`: tasks enough for the average load at the
+ * target CPU (auto scaling follows the day's curve, so the month's task-hours track the average; never below
+ * minTasks), the ALB's hours and LCUs, the interface endpoints the tasks add, and the sampled access log.
+ */
+export function serviceFrontCost(requestsPerSecond: number, envelope: CapacityInputs = DEFAULT_INPUTS, front: FrontInputs = DEFAULT_FRONT_INPUTS, prices: FrontPrices = FRONT_PRICES): ServiceFrontCost {
+  const tasksFor = (rps: number) => Math.max(front.minTasks, Math.ceil((rps * front.serverCpuSecondsPerRequest) / (front.taskVcpu * front.targetCpuUtilization)));
+  const averageTasks = tasksFor(requestsPerSecond);
+  const peakTasks = tasksFor(requestsPerSecond * envelope.peakFactor);
+  const taskHour = front.taskVcpu * prices.fargateArmVcpuHour.usd + front.taskMemoryGB * prices.fargateArmGbHour.usd;
+  const fargate = averageTasks * taskHour * HOURS_PER_MONTH;
+  const lcus = Math.max(
+    (requestsPerSecond * front.newConnectionShare) / ALB_LCU.newConnectionsPerSecond,
+    front.activeConnections / ALB_LCU.activeConnectionsPerMinute,
+    (requestsPerSecond * 3600 * front.albBytesPerRequest) / 1e9 / ALB_LCU.processedGbPerHour,
+  );
+  const albHours = HOURS_PER_MONTH * prices.albHour.usd;
+  const albLcus = lcus * HOURS_PER_MONTH * prices.albLcuHour.usd;
+  const endpoints = front.addedInterfaceEndpoints * front.azCount * HOURS_PER_MONTH * prices.interfaceEndpointAzHour.usd;
+  const logs = ((requestsPerSecond * SECONDS_PER_MONTH * front.serviceLogSampleRate * front.serviceLogBytesPerLine) / 1e9) * prices.logsIngestionGb.usd;
+  return { averageTasks, peakTasks, fargate, albHours, lcus, albLcus, endpoints, logs, total: fargate + albHours + albLcus + endpoints + logs };
+}
+
+/**
+ * The average request rate below which the `api` front (with a REST or an HTTP API) costs less than `service`:
+ * found by bisection, since both costs grow with the rate (the service's in task-sized steps).
+ */
+export function crossoverRequestsPerSecond(gateway: 'rest' | 'http', envelope: CapacityInputs = DEFAULT_INPUTS, front: FrontInputs = DEFAULT_FRONT_INPUTS, prices: FrontPrices = FRONT_PRICES): number {
+  const apiCheaper = (rps: number) => {
+    const api = apiFrontCost(rps, envelope, front, prices);
+    return (gateway === 'rest' ? api.totalWithRestApi : api.totalWithHttpApi) < serviceFrontCost(rps, envelope, front, prices).total;
+  };
+  let low = 0;
+  let high = 1;
+  while (apiCheaper(high)) {
+    low = high;
+    high *= 2;
+    if (high > 1e9) return Infinity;
+  }
+  while (high - low > 0.01) {
+    const mid = (low + high) / 2;
+    if (apiCheaper(mid)) low = mid;
+    else high = mid;
+  }
+  return low;
+}

@@ -5,10 +5,25 @@
  *   --dau 50000000  --reads 100  --writes 10  --object-bytes 512  --key-bytes 40
  *   --hot-gb 500,2000 (one plan per value)  --peak 3  --replicas 1  --engine valkey|redis
  *   --read-ms 4  --write-ms 6  --lambda-mb 512  --ops-per-primary 80000  --fill 0.8  --max-nodes 500
+ * The fronts (api against service): --server-cpu-us 48  --min-tasks 2  --task-vcpu 1  --task-gb 2  --target-cpu 0.5
+ *   --log-sample 0.01  --api-log-bytes 850
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { capacity, DEFAULT_INPUTS, PRICES, type CapacityInputs, type CapacityResult } from './capacity-model';
+import {
+  ALB_LCU,
+  apiFrontCost,
+  capacity,
+  crossoverRequestsPerSecond,
+  DEFAULT_FRONT_INPUTS,
+  DEFAULT_INPUTS,
+  FRONT_PRICES,
+  PRICES,
+  serviceFrontCost,
+  type CapacityInputs,
+  type CapacityResult,
+  type FrontInputs,
+} from './capacity-model';
 
 const OPTIONS: Record<string, keyof CapacityInputs> = {
   dau: 'dailyActiveUsers',
@@ -28,8 +43,20 @@ const OPTIONS: Record<string, keyof CapacityInputs> = {
   'reserved-percent': 'reservedMemoryPercent',
 };
 
-export function parseArgs(argv: string[]): { inputs: Partial<CapacityInputs>; hotGB: number[]; write: boolean } {
+/** Options of the front comparison, with the divisor from the option's unit to the input's (µs → s). */
+const FRONT_OPTIONS: Record<string, [keyof FrontInputs, number]> = {
+  'server-cpu-us': ['serverCpuSecondsPerRequest', 1e6],
+  'min-tasks': ['minTasks', 1],
+  'task-vcpu': ['taskVcpu', 1],
+  'task-gb': ['taskMemoryGB', 1],
+  'target-cpu': ['targetCpuUtilization', 1],
+  'log-sample': ['serviceLogSampleRate', 1],
+  'api-log-bytes': ['apiLogBytesPerRequest', 1],
+};
+
+export function parseArgs(argv: string[]): { inputs: Partial<CapacityInputs>; front: Partial<FrontInputs>; hotGB: number[]; write: boolean } {
   const inputs: Partial<CapacityInputs> = {};
+  const front: Partial<FrontInputs> = {};
   let hotGB = [500, 2000];
   let write = false;
   for (let a = 0; a < argv.length; a++) {
@@ -49,10 +76,15 @@ export function parseArgs(argv: string[]): { inputs: Partial<CapacityInputs>; ho
       const n = Number(value);
       if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, not "${value}"`);
       (inputs as Record<string, number>)[OPTIONS[name]] = n;
+    } else if (FRONT_OPTIONS[name]) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, not "${value}"`);
+      const [key, divisor] = FRONT_OPTIONS[name];
+      front[key] = n / divisor;
     } else throw new Error(`unknown option ${arg}`);
   }
   if (hotGB.some((g) => !(g > 0))) throw new Error('--hot-gb must be positive numbers, comma-separated');
-  return { inputs, hotGB, write };
+  return { inputs, front, hotGB, write };
 }
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString('en-US')}`;
@@ -107,13 +139,76 @@ function plan(r: CapacityResult): string {
   ].join('\n');
 }
 
-export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[]): string {
+/** The `api` and `service` fronts priced at the envelope, and the rates at which they cost the same. */
+function frontsSection(r: CapacityResult, frontInputs: Partial<FrontInputs>): string {
+  const e = r.inputs;
+  const f = { ...DEFAULT_FRONT_INPUTS, ...frontInputs };
+  const rps = r.averageReadsPerSecond + r.averageWritesPerSecond;
+  const api = apiFrontCost(rps, e, f);
+  const svc = serviceFrontCost(rps, e, f);
+  const rest = crossoverRequestsPerSecond('rest', e, f);
+  const http = crossoverRequestsPerSecond('http', e, f);
+  const floor = serviceFrontCost(0, e, f);
+  const p = FRONT_PRICES;
+  const taskHour = f.taskVcpu * p.fargateArmVcpuHour.usd + f.taskMemoryGB * p.fargateArmGbHour.usd;
+  const perMonth = (rate: number) => `${dec((rate * 730 * 3600) / 1e6, 0)} M requests/month`;
+  return [
+    '## The two fronts: `api` or `service`',
+    '',
+    'The configuration field `front` chooses what serves the API (docs/infrastructure.md): `api` is API Gateway in front of one Lambda function per handler module, paid per request; ' +
+      '`service` is the production server on ECS Fargate (arm64) behind an Application Load Balancer, paid per hour. ElastiCache is the same under both and is left out here.',
+    '',
+    `**Inputs** (each a named input of bench/capacity-model.ts, \`DEFAULT_FRONT_INPUTS\`). Server CPU per request **${dec(f.serverCpuSecondsPerRequest * 1e6)} µs — a placeholder**: the local server's GET of a 512-byte value (docs/benchmarks.md, section 2); the production server's measured figure replaces it (\`--server-cpu-us\`). ` +
+      `Tasks of ${f.taskVcpu} vCPU and ${f.taskMemoryGB} GB, auto scaled to ${f.targetCpuUtilization * 100}% CPU, at least ${f.minTasks}; auto scaling follows the day's curve, so the month's task-hours are those of the average load. ` +
+      `ALB traffic ${f.albBytesPerRequest} B per request (request + response, assumed), ${f.newConnectionShare * 100}% of requests on a new connection and ${int(f.activeConnections)} open connections (keep-alive clients, assumed). ` +
+      `Per-request logs: on \`api\` ${f.apiLogBytesPerRequest} B (Lambda's platform start and report records and the stage's access-log line, assumed sizes); on \`service\` a ${f.serviceLogSampleRate * 100}% sample of ${f.serviceLogBytesPerLine}-byte access-log lines. ` +
+      `The service front adds ${f.addedInterfaceEndpoints} interface endpoints (ECR API, ECR registry, Logs) in each of ${f.azCount} zones.`,
+    '',
+    `**Prices** (us-east-1, on-demand; \`FRONT_PRICES\`, each overridable): ${Object.values(p).map((x) => `$${x.usd} per ${x.per} (${x.source})`).join('; ')}. ` +
+      `One LCU is ${ALB_LCU.newConnectionsPerSecond} new connections/s, ${int(ALB_LCU.activeConnectionsPerMinute)} active connections/min or ${ALB_LCU.processedGbPerHour} GB processed per hour, whichever is largest (${ALB_LCU.source}); rule evaluations stay in the free ten (one default action).`,
+    '',
+    `### At the envelope: ${int(rps)} requests/s on average, ${int(r.peakRequestsPerSecond)} at peak`,
+    '',
+    '| front | line | arithmetic | $/month |',
+    '| --- | --- | --- | --- |',
+    `| api | API Gateway REST API | ${int(r.monthlyRequests / 1e6)} M requests, tiered | ${usd(api.restApi)} |`,
+    `| api | Lambda requests and duration | as in the plans above | ${usd(api.lambdaRequests + api.lambdaDuration)} |`,
+    `| api | CloudWatch Logs ingestion | ${int(r.monthlyRequests / 1e6)} M × ${f.apiLogBytesPerRequest} B × $${p.logsIngestionGb.usd}/GB | ${usd(api.logs)} |`,
+    `| **api, REST API** | | | **${usd(api.totalWithRestApi)}** |`,
+    `| **api, HTTP API** | | HTTP API ${usd(api.httpApi)} instead of REST | **${usd(api.totalWithHttpApi)}** |`,
+    `| service | Fargate | ${svc.averageTasks} tasks on average (${svc.peakTasks} at peak) × $${dec(taskHour, 4)}/h × 730 h | ${usd(svc.fargate)} |`,
+    `| service | ALB | $${p.albHour.usd}/h × 730 h + ${dec(svc.lcus)} LCU × $${p.albLcuHour.usd} × 730 h | ${usd(svc.albHours + svc.albLcus)} |`,
+    `| service | interface endpoints | ${f.addedInterfaceEndpoints} × ${f.azCount} zones × $${p.interfaceEndpointAzHour.usd}/h × 730 h | ${usd(svc.endpoints)} |`,
+    `| service | CloudWatch Logs ingestion | ${f.serviceLogSampleRate * 100}% sample × ${f.serviceLogBytesPerLine} B | ${usd(svc.logs)} |`,
+    `| **service** | | | **${usd(svc.total)}** |`,
+    '',
+    `### Crossover`,
+    '',
+    `The service front costs at least ${usd(floor.total)} a month however idle (${f.minTasks} tasks, the ALB's hours, the endpoints); the api front costs nothing idle and grows with every request. ` +
+      `**Below ${dec(rest)} requests/s on average (${perMonth(rest)}) \`api\` with a REST API is cheaper; below ${dec(http)} requests/s (${perMonth(http)}) with an HTTP API.** ` +
+      `Above that \`service\` is cheaper, and the gap widens with load: at the envelope it costs ${dec(api.totalWithRestApi / svc.total, 0)}× less than REST and ${dec(api.totalWithHttpApi / svc.total, 0)}× less than HTTP API.`,
+    '',
+    'Choose `api` for low or spiky traffic, for scale-to-zero environments (dev, per-branch stacks), and when API Gateway\'s usage plans, per-key quotas or AWS_IAM (SigV4) authorization are wanted. ' +
+      'Choose `service` for sustained load above the crossover, and when the milliseconds API Gateway and a Lambda invocation add to a cache read matter. ' +
+      'Both serve the same routes with the same handlers and the same `x-api-key` header, so a client moves between them unchanged.',
+    '',
+    'Not in the comparison: data transfer (the same for both inside a zone; cross-zone traffic ALB → task is free, task → cache is not), savings plans (Fargate takes Compute Savings Plans, Lambda too), and the server\'s CPU beyond the placeholder (TLS to the cache, writes) — remeasure and rerun with `--server-cpu-us`.',
+    '',
+  ].join('\n');
+}
+
+export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[], front: Partial<FrontInputs> = {}): string {
   const results = hotGB.map((g) => capacity({ ...inputs, hotDataGB: g }));
   const r = results[0];
   const i = r.inputs;
-  const args = Object.entries(OPTIONS)
-    .filter(([, key]) => i[key] !== DEFAULT_INPUTS[key])
-    .map(([flag, key]) => `--${flag} ${i[key]}`);
+  const args = [
+    ...Object.entries(OPTIONS)
+      .filter(([, key]) => i[key] !== DEFAULT_INPUTS[key])
+      .map(([flag, key]) => `--${flag} ${i[key]}`),
+    ...Object.entries(FRONT_OPTIONS)
+      .filter(([, [key]]) => front[key] !== undefined && front[key] !== DEFAULT_FRONT_INPUTS[key])
+      .map(([flag, [key, divisor]]) => `--${flag} ${(front[key] as number) * divisor}`),
+  ];
   return [
     '# Capacity model',
     '',
@@ -136,7 +231,7 @@ export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[
       `HTTP API $${PRICES.httpApiTiers[0].usdPerMillion} (first 300 M) then $${PRICES.httpApiTiers[1].usdPerMillion}. Lambda $${PRICES.lambdaUsdPerMillionRequests} per million requests, arm64 ` +
       `${PRICES.lambdaArmGbSecondTiers.map((t) => `$${t.usdPerUnit}/GB-s${Number.isFinite(t.upTo) ? ` up to ${t.upTo / 1e9} B GB-s` : ' beyond'}`).join(', ')}. ` +
       `ElastiCache on-demand node-hours (Redis OSS): ${PRICES.nodeTypes.map((n) => `${n.name} $${n.hourlyUsd}`).join(', ')}; Valkey ${PRICES.valkeyDiscount * 100}% less. ` +
-      'Not included: data transfer (Lambda ↔ ElastiCache across AZs, API Gateway egress), CloudWatch logs and metrics, NAT, Secrets Manager, free tiers, savings plans and reserved nodes (which cut ElastiCache by 30–55%).',
+      'Not included in the plans: data transfer (Lambda ↔ ElastiCache across AZs, API Gateway egress), CloudWatch logs (priced per front below) and metrics, NAT, Secrets Manager, free tiers, savings plans and reserved nodes (which cut ElastiCache by 30–55%).',
     '',
     '## Plans',
     '',
@@ -150,15 +245,17 @@ export function capacityMarkdown(inputs: Partial<CapacityInputs>, hotGB: number[
     '',
     `At this envelope API Gateway is most of the bill (${usd(r.monthly.restApi)} of ${usd(r.monthly.totalWithRestApi)} a month for ${int(r.inputs.hotDataGB)} GB): ${int(r.monthlyRequests / 1e9)} billion requests a month. ` +
       'The levers, biggest first: an HTTP API instead of a REST API (about half the request price, but no request models or usage plans); clients that batch reads; caching in the client or at CloudFront for hot keys. ' +
-      'ElastiCache grows with hot data; Lambda is small because each request holds an instance for a few milliseconds.',
+      'ElastiCache grows with hot data; Lambda is small because each request holds an instance for a few milliseconds. ' +
+      'At this load the biggest lever of all is the other front, below.',
     '',
+    frontsSection(r, front),
   ].join('\n');
 }
 
 if (require.main === module) {
   try {
-    const { inputs, hotGB, write } = parseArgs(process.argv.slice(2));
-    const text = capacityMarkdown(inputs, hotGB);
+    const { inputs, front, hotGB, write } = parseArgs(process.argv.slice(2));
+    const text = capacityMarkdown(inputs, hotGB, front);
     if (write) {
       const file = resolve(__dirname, '../docs/capacity.md');
       writeFileSync(file, text);

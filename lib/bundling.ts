@@ -43,3 +43,35 @@ export function handlerBuildOptions(entry: string, outfile: string): BuildOption
     logLevel: 'silent',
   };
 }
+
+/** The production HTTP server's entry (the `front=service` container runs its bundle). */
+export const SERVER_ENTRY = 'lambdas/server/main.ts';
+/** Where the container image's build stage writes the server bundle, relative to the build directory. */
+export const SERVER_BUNDLE = 'dist/server/main.mjs';
+
+/**
+ * esbuild options of the server bundle: the handlers' settings (one definition), except that the AWS SDK is bundled
+ * too — a container has no runtime-provided SDK as Lambda has, and the image carries only the bundle.
+ */
+export function serverBuildOptions(entry: string, outfile: string): BuildOptions {
+  return { ...handlerBuildOptions(entry, outfile), external: [] };
+}
+
+/**
+ * `tsx lib/bundling.ts server [entry] [outfile]`: bundles the production server — the Dockerfile's build stage runs
+ * exactly this, so the image carries the bundle the tests build.
+ */
+async function cli(args: string[]): Promise<void> {
+  const [what, entry = SERVER_ENTRY, outfile = SERVER_BUNDLE] = args;
+  if (what !== 'server') throw new Error('usage: tsx lib/bundling.ts server [entry] [outfile]');
+  const { build } = await import('esbuild');
+  await build(serverBuildOptions(entry, outfile));
+  console.log(`bundled ${entry} -> ${outfile}`);
+}
+
+if (require.main === module) {
+  cli(process.argv.slice(2)).catch((e: Error) => {
+    console.error(e.message);
+    process.exit(1);
+  });
+}

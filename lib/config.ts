@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseExportFile } from '../lambdas/domain/export-name';
+import { APP_ACCESS_STRING } from '../lambdas/core/redis-commands';
 
 /**
  * The one configuration object of a skycache deployment.
@@ -29,6 +30,17 @@ export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 export const AUTH_MODES = ['apiKey', 'iam'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 
+/**
+ * What serves the API: `api` — API Gateway in front of one Lambda function per handler module (pay per request);
+ * `service` — the production HTTP server (lambdas/server/main.ts) on ECS Fargate behind an Application Load Balancer
+ * (pay per hour; cheaper under sustained load, see docs/capacity.md).
+ */
+export const FRONTS = ['api', 'service'] as const;
+export type Front = (typeof FRONTS)[number];
+
+/** Who can reach the service front's load balancer: the VPC (and what is peered/routed to it), or the internet. */
+export const LOAD_BALANCER_SCHEMES = ['internal', 'internet-facing'] as const;
+
 export const PRESETS = ['dev', 'prod'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
@@ -40,6 +52,9 @@ export const ENGINE_VERSIONS: Record<Engine, Record<string, string>> = {
   valkey: { '7.2': 'valkey7', '8.0': 'valkey8', '8.1': 'valkey8' },
   redis: { '7.0': 'redis7', '7.1': 'redis7' },
 };
+
+/** CPU units of a Fargate task (1024 = 1 vCPU). */
+const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
 const QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -103,8 +118,14 @@ export const configSchema = z
     readFrom: z.enum(['primary', 'replica']),
     /** `reserved-memory-percent`: memory kept back from the dataset for replication buffers and snapshots. */
     reservedMemoryPercent: int(0, 100),
-    /** ACL rules of the application user (ElastiCache RBAC access string). */
-    accessString: z.string().min(1),
+    /**
+     * ACL rules of the application user (ElastiCache RBAC access string). ElastiCache sets passwords through its
+     * API and refuses `reset` in an access string; a user without `on` cannot log in.
+     */
+    accessString: z
+      .string()
+      .refine((s) => s.split(/\s+/).includes('on'), 'must switch the user on ("on")')
+      .refine((s) => !s.split(/\s+/).some((r) => r === 'reset' || r === 'nopass' || /^[<>#!]/.test(r)), 'must not contain reset, nopass or password rules (ElastiCache sets passwords itself)'),
     snapshotRetentionDays: int(1, 35),
     snapshotWindow: z.string().regex(WINDOW, 'must be hh24:mi-hh24:mi (UTC), e.g. 03:00-04:00'),
     maintenanceWindow: z.string().regex(MAINTENANCE_WINDOW, 'must be ddd:hh24:mi-ddd:hh24:mi (UTC), e.g. sun:05:00-sun:06:00'),
@@ -139,7 +160,10 @@ export const configSchema = z
     authMode: z.enum(AUTH_MODES),
     /** A WAFv2 web ACL on the stage (AWS IP reputation list, optional per-IP rate limit). */
     wafEnabled: bool,
-    /** Requests per 5 minutes one IP may send before WAF blocks it; 0 for no rate rule. */
+    /**
+     * Requests per 5 minutes one IP may send before WAF blocks it (10 to 2e9, WAF's range); 0 for no rate rule.
+     * prod: 100000, about a third of its stage throttle (1000 requests/s), so one source cannot take it all.
+     */
     wafRateLimitPer5Min: z.union([z.literal(0), int(10, 2_000_000_000)]),
     stageName: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits or underscores'),
     throttleRateLimit: z.coerce.number().min(1).max(10000),
@@ -147,6 +171,26 @@ export const configSchema = z
     quotaLimit: int(1, 1_000_000_000),
     quotaPeriod: z.enum(QUOTA_PERIODS),
     apiLogRetentionDays: logRetention,
+
+    // --- front
+    front: z.enum(FRONTS),
+    /** `front=service`: the load balancer's scheme; `internet-facing` needs certificateArn (HTTPS only). */
+    loadBalancerScheme: z.enum(LOAD_BALANCER_SCHEMES),
+    /** `front=service`: ACM certificate of the HTTPS listener; empty for plain HTTP on an internal load balancer. */
+    certificateArn: z.union([
+      z.literal(''),
+      z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>) or empty'),
+    ]),
+    /** `front=service`: the fewest tasks (spread across the zones), and the most auto scaling may run. */
+    serviceMinTasks: int(2, 1000),
+    serviceMaxTasks: int(2, 1000),
+    /** `front=service`: Fargate task size — CPU units (1024 = 1 vCPU) and memory in MiB. */
+    serviceCpu: z.coerce.number().refine((v) => FARGATE_CPU.includes(v), `must be one of the Fargate CPU sizes: ${FARGATE_CPU.join(', ')}`),
+    serviceMemoryMb: int(512, 122880),
+    /** `front=service`: average CPU percent of the tasks auto scaling keeps them at. */
+    serviceTargetCpuPercent: int(10, 90),
+    /** `front=service`: requests per minute per task (ALB RequestCountPerTarget) auto scaling keeps them at. */
+    serviceRequestsPerTargetPerMinute: int(100, 10_000_000),
 
     // --- functions
     lambdaMemoryMb: int(128, 10240),
@@ -174,7 +218,7 @@ const common = {
   evictionPolicy: 'allkeys-lru',
   readFrom: 'primary',
   reservedMemoryPercent: 25,
-  accessString: 'on ~* +@all -@admin -flushall -flushdb -keys',
+  accessString: APP_ACCESS_STRING,
   snapshotWindow: '03:00-04:00',
   restoreFromSnapshotArns: [] as string[],
   maintenanceWindow: 'sun:05:00-sun:06:00',
@@ -192,6 +236,10 @@ const common = {
   redisTimeoutMs: 2000,
   retryAfterSeconds: 1,
   lambdaTimeoutSeconds: 10,
+  front: 'api',
+  loadBalancerScheme: 'internal',
+  certificateArn: '',
+  serviceTargetCpuPercent: 50,
 } as const satisfies ConfigInput;
 
 /** The presets; see docs/infrastructure.md for the table. */
@@ -216,6 +264,11 @@ export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
     throttleBurstLimit: 100,
     quotaLimit: 100_000,
     apiLogRetentionDays: 14,
+    serviceMinTasks: 2,
+    serviceMaxTasks: 4,
+    serviceCpu: 1024,
+    serviceMemoryMb: 2048,
+    serviceRequestsPerTargetPerMinute: 300_000,
     lambdaMemoryMb: 512,
     logLevel: 'DEBUG',
     functionLogRetentionDays: 14,
@@ -237,10 +290,16 @@ export const PRESET_VALUES: Record<PresetName, SkycacheConfig> = {
     exportExpirationDays: 365,
     stageName: 'prod',
     wafEnabled: true,
+    wafRateLimitPer5Min: 100_000,
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
     quotaLimit: 50_000_000,
     apiLogRetentionDays: 90,
+    serviceMinTasks: 3,
+    serviceMaxTasks: 30,
+    serviceCpu: 2048,
+    serviceMemoryMb: 4096,
+    serviceRequestsPerTargetPerMinute: 600_000,
     lambdaMemoryMb: 1024,
     logLevel: 'INFO',
     functionLogRetentionDays: 90,
@@ -281,6 +340,20 @@ export function parameterGroupFamily(config: Pick<SkycacheConfig, 'engine' | 'en
   return family;
 }
 
+/**
+ * Memory a Fargate task may have for each CPU size: [min, max, step] in MiB (the Fargate task size table; 256 CPU
+ * units take only 512, 1024 or 2048, checked separately).
+ */
+const FARGATE_MEMORY_MB: Record<number, [number, number, number]> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+};
+
 /** Rules between fields: each returns the problems it finds. */
 function crossFieldProblems(c: SkycacheConfig): string[] {
   const problems: string[] = [];
@@ -315,6 +388,18 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   }
   if (c.redisTimeoutMs * 2 > c.lambdaTimeoutSeconds * 1000) {
     problems.push(`redisTimeoutMs: ${c.redisTimeoutMs} ms must be at most half of lambdaTimeoutSeconds (${c.lambdaTimeoutSeconds} s) so a request can still be answered 503`);
+  }
+  if (c.loadBalancerScheme === 'internet-facing' && !c.certificateArn) {
+    problems.push('loadBalancerScheme: an internet-facing load balancer serves HTTPS only; set certificateArn to an ACM certificate (or loadBalancerScheme=internal)');
+  }
+  if (c.serviceMaxTasks < c.serviceMinTasks) {
+    problems.push(`serviceMaxTasks: ${c.serviceMaxTasks} is below serviceMinTasks (${c.serviceMinTasks})`);
+  }
+  const memoryRange = FARGATE_MEMORY_MB[c.serviceCpu];
+  const fargateSize = (mb: number, [min, max, step]: [number, number, number]) =>
+    mb >= min && mb <= max && mb % step === 0 && !(c.serviceCpu === 256 && mb === 1536);
+  if (memoryRange && !fargateSize(c.serviceMemoryMb, memoryRange)) {
+    problems.push(`serviceMemoryMb: ${c.serviceMemoryMb} MiB is not a Fargate size for serviceCpu ${c.serviceCpu}; use ${memoryRange[0]}-${memoryRange[1]} MiB in steps of ${memoryRange[2]}`);
   }
   if (c.exportExpirationDays <= c.exportTransitionDays) {
     problems.push(`exportExpirationDays: ${c.exportExpirationDays} must be greater than exportTransitionDays (${c.exportTransitionDays})`);

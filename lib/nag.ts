@@ -5,6 +5,7 @@ import type { Api } from './constructs/api';
 import type { SnapshotExport } from './constructs/backup';
 import type { CacheCluster } from './constructs/cache-cluster';
 import type { HandlerFunction } from './constructs/handler-function';
+import type { ServiceFront } from './skycache-stack';
 
 /**
  * Every cdk-nag (AwsSolutions) finding this stack accepts, each on the narrowest construct it concerns and with the
@@ -12,11 +13,14 @@ import type { HandlerFunction } from './constructs/handler-function';
  */
 export interface NagScope {
   readonly authMode: AuthMode;
-  readonly api: Api;
+  /** `front=api`. */
+  readonly api?: Api;
   readonly cache: CacheCluster;
   /** API functions by handler module. */
   readonly functions: ReadonlyMap<string, HandlerFunction>;
   readonly backup?: SnapshotExport;
+  /** `front=service`. */
+  readonly serviceFront?: ServiceFront;
 }
 
 function ack(scope: IConstruct, id: string, reason: string): void {
@@ -33,19 +37,8 @@ const NODE_22 =
 
 export function acknowledgeFindings(s: NagScope): void {
   // --- API
-  for (const method of s.api.methods) {
-    if (s.authMode === 'apiKey') {
-      ack(method, 'AwsSolutions-APIG4', 'Authorized by API key: every method sets ApiKeyRequired and keys are bound to a usage plan with throttling and a quota. Deploy with -c authMode=iam for AWS_IAM (SigV4) on every method instead.');
-    }
-    ack(method, 'AwsSolutions-COG4', 'skycache is a service-to-service cache, called by backends, not end users: it is authorized by API keys (usage plan) or AWS_IAM, so there is no Cognito user pool to authorize against.');
-  }
-  if (!s.api.webAcl) {
-    ack(s.api.stage, 'AwsSolutions-APIG3', 'WAF is off in this configuration (wafEnabled=false, the dev preset): callers must present an API key (or SigV4) and are throttled per key by the usage plan and per stage. The prod preset associates a WAFv2 web ACL.');
-  }
-  const cloudWatchRole = s.api.restApi.node.tryFindChild('CloudWatchRole');
-  if (cloudWatchRole) {
-    ack(cloudWatchRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The account-level role API Gateway uses to write execution and access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and is scoped to CloudWatch Logs.');
-  }
+  if (s.api) acknowledgeApi(s.api, s.authMode);
+  if (s.serviceFront) acknowledgeServiceFront(s.serviceFront);
 
   // --- cache
   ack(s.cache.replicationGroup, 'AwsSolutions-AEC6', 'Authenticated with RBAC instead of a Redis AUTH token: UserGroupIds names a user group whose default user is disabled and whose application user has a 64-character password generated in Secrets Manager.');
@@ -67,6 +60,33 @@ export function acknowledgeFindings(s: NagScope): void {
     ack(exporter, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:snapshot:*]', 'elasticache:CopySnapshot names the source (an automatic snapshot whose name ElastiCache chooses) and the target snapshot; both are snapshot ARNs in this account and region only.');
     ack(exporter, `AwsSolutions-IAM5[Resource::<${bucketLogicalId(s.backup)}.Arn>/*]`, 'Exports are written as objects named after each snapshot, so object access is granted on the export bucket\'s objects (and that bucket only).');
   }
+}
+
+function acknowledgeApi(api: Api, authMode: AuthMode): void {
+  for (const method of api.methods) {
+    if (authMode === 'apiKey') {
+      ack(method, 'AwsSolutions-APIG4', 'Authorized by API key: every method sets ApiKeyRequired and keys are bound to a usage plan with throttling and a quota. Deploy with -c authMode=iam for AWS_IAM (SigV4) on every method instead.');
+    }
+    ack(method, 'AwsSolutions-COG4', 'skycache is a service-to-service cache, called by backends, not end users: it is authorized by API keys (usage plan) or AWS_IAM, so there is no Cognito user pool to authorize against.');
+  }
+  if (!api.webAcl) {
+    ack(api.stage, 'AwsSolutions-APIG3', 'WAF is off in this configuration (wafEnabled=false, the dev preset): callers must present an API key (or SigV4) and are throttled per key by the usage plan and per stage. The prod preset associates a WAFv2 web ACL.');
+  }
+  const cloudWatchRole = api.restApi.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole) {
+    ack(cloudWatchRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The account-level role API Gateway uses to write execution and access logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and is scoped to CloudWatch Logs.');
+  }
+}
+
+function acknowledgeServiceFront(f: ServiceFront): void {
+  ack(f.network.loadBalancerSecurityGroup, 'AwsSolutions-EC23', f.loadBalancer.internetFacing
+    ? 'The load balancer is internet-facing by configuration (loadBalancerScheme=internet-facing): it accepts 443 (HTTPS, TLS 1.2+) and 80 only to redirect to 443; every API request still needs an API key.'
+    : 'Internal load balancer: ingress is the VPC CIDR only (a token cdk-nag cannot resolve, so it cannot tell it from 0.0.0.0/0); the load balancer has no public address.');
+  ack(f.loadBalancer.accessLogBucket, 'AwsSolutions-S1', 'This bucket holds the load balancer\'s access logs; logging access to the log bucket itself would need yet another bucket. It is TLS-only, blocks public access and is written only by the ELB log delivery identities.');
+  ack(f.apiKeyHashes, 'AwsSolutions-SMG4', 'Holds SHA-256 hashes of API keys, not a credential a service could rotate: a key is rotated by adding the new key\'s hash, moving clients, then removing the old hash (docs/infrastructure.md).');
+  ack(f.service.taskRole, 'AwsSolutions-IAM5[Resource::*]', 'Only cloudwatch:GetMetricData (the stats route reads the cache\'s metrics), which has no resource-level permissions; the secrets are granted by ARN.');
+  ack(f.service.executionRole, 'AwsSolutions-IAM5[Resource::*]', 'Only ecr:GetAuthorizationToken, which has no resource-level permissions; image layers are pulled from the CDK asset repository and logs written to the service\'s log group, both by ARN.');
+  ack(f.service.taskDefinition, 'AwsSolutions-ECS2', 'The environment holds configuration only (limits, timeouts, the cache endpoint and user name, log level) and the ARNs of two secrets; the server reads the secrets\' values from Secrets Manager at runtime, so no secret value is in the task definition.');
 }
 
 function bucketLogicalId(backup: SnapshotExport): string {

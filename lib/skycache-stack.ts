@@ -1,20 +1,27 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
-import { runtimeEnvironment } from '../lambdas/core/config';
+import { ENV, loggingEnvironment, runtimeEnvironment } from '../lambdas/core/config';
 import { schemaLimitsOf } from '../lambdas/http/schemas';
 import { nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
 import { CacheCluster } from './constructs/cache-cluster';
 import { HandlerFunction } from './constructs/handler-function';
+import { LoadBalancer, listenerPorts } from './constructs/load-balancer';
 import { Monitoring } from './constructs/monitoring';
 import { Network } from './constructs/network';
+import { CONTAINER_PORT, Service } from './constructs/service';
+import { ServiceMonitoring } from './constructs/service-monitoring';
+import { ServiceNetwork } from './constructs/service-network';
+import { secureLogGroups } from './log-groups';
 import { acknowledgeFindings } from './nag';
 
 export interface SkycacheStackProps extends StackProps {
@@ -25,6 +32,16 @@ export interface SkycacheStackProps extends StackProps {
 
 /** Handler modules that talk to CloudWatch besides the cache. */
 
+/** What `front=service` adds: the network pieces, the load balancer, the server fleet and its alarms. */
+export interface ServiceFront {
+  readonly network: ServiceNetwork;
+  readonly loadBalancer: LoadBalancer;
+  readonly service: Service;
+  /** Hashes of the API keys the server accepts (API_KEY_HASHES_SECRET_ARN). */
+  readonly apiKeyHashes: secretsmanager.Secret;
+  readonly monitoring: ServiceMonitoring;
+}
+
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
  * the snapshot export and the monitoring — composed from the validated configuration.
@@ -32,8 +49,11 @@ export interface SkycacheStackProps extends StackProps {
 export class SkycacheStack extends Stack {
   readonly network: Network;
   readonly cache: CacheCluster;
-  readonly api: Api;
+  /** `front=api`: API Gateway and its functions. */
+  readonly api?: Api;
   readonly functions: Map<string, HandlerFunction>;
+  /** `front=service`: the server fleet behind a load balancer. */
+  readonly serviceFront?: ServiceFront;
   readonly backup?: SnapshotExport;
   readonly monitoring: Monitoring;
 
@@ -53,17 +73,7 @@ export class SkycacheStack extends Stack {
       removalPolicy: dataRemoval,
       pendingWindow: Duration.days(7),
     });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryption',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*` },
-        },
-      }),
-    );
+    secureLogGroups(this, key, { retain: config.retainData });
 
     this.network = new Network(this, 'Network', {
       azCount: config.azCount,
@@ -71,6 +81,12 @@ export class SkycacheStack extends Stack {
       cachePort: config.port,
       flowLogRetention: retention(config.flowLogRetentionDays),
       encryptionKey: key,
+      // The ElastiCache API is only called by the snapshot exporter.
+      interfaceEndpoints: [
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        ...(config.exportEnabled ? [ec2.InterfaceVpcEndpointAwsService.ELASTICACHE] : []),
+      ],
+      publicSubnets: config.front === 'service' && config.loadBalancerScheme === 'internet-facing',
     });
 
     this.cache = new CacheCluster(this, 'Cache', {
@@ -106,7 +122,7 @@ export class SkycacheStack extends Stack {
     const functionEnvironment = { ...runtimeEnvironment(config), ...this.cache.connectionEnvironment() };
 
     this.functions = new Map();
-    for (const module of handlerModules([...routes])) {
+    for (const module of config.front === 'api' ? handlerModules([...routes]) : []) {
       const fn = new HandlerFunction(this, `${pascal(module)}Handler`, {
         handlerModule: module,
         description: `skycache: ${routes.filter((r) => r.handler === module).map((r) => `${r.method} ${r.path}`).join(', ')}`,
@@ -124,7 +140,7 @@ export class SkycacheStack extends Stack {
       this.functions.set(module, fn);
     }
 
-    this.api = new Api(this, 'Api', {
+    if (config.front === 'api') this.api = new Api(this, 'Api', {
       routes,
       functions: new Map<string, lambda.IFunction>([...this.functions].map(([m, f]) => [m, f.function])),
       schemaLimits: schemaLimitsOf(config),
@@ -157,12 +173,14 @@ export class SkycacheStack extends Stack {
       });
     }
 
+    this.scopeEndpoints();
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       replicationGroupId: this.cache.replicationGroupId,
       cacheNodes: this.cache.nodes,
       nodeVcpus: nodeVcpus(config.nodeType),
-      apiName: this.api.restApi.restApiName,
-      stage: this.api.stage,
+      apiName: this.api?.restApi.restApiName,
+      stage: this.api?.stage,
       functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),
       exporter: this.backup?.exporter.function,
       alarmEmail: config.alarmEmail || undefined,
@@ -171,8 +189,19 @@ export class SkycacheStack extends Stack {
       keyRemovalPolicy: dataRemoval,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the cache API' });
-    if (this.api.apiKey) {
+    if (config.front === 'service') {
+      // The same environment as the functions: one runtime contract (lambdas/core/config.ts) for both fronts.
+      this.serviceFront = this.addServiceFront(config, { ...functionEnvironment, ...loggingEnvironment(config.logLevel) }, key);
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api?.url ?? this.serviceFront?.loadBalancer.url ?? '', description: 'Base URL of the cache API' });
+    if (this.serviceFront) {
+      new CfnOutput(this, 'ApiKeyHashesSecretArn', {
+        value: this.serviceFront.apiKeyHashes.secretArn,
+        description: 'Secret with the SHA-256 hashes of the API keys the service accepts (docs/infrastructure.md)',
+      });
+    }
+    if (this.api?.apiKey) {
       new CfnOutput(this, 'ApiKeyId', {
         value: this.api.apiKey.keyId,
         description: 'Id of the API key; its value: aws apigateway get-api-key --api-key <id> --include-value',
@@ -184,7 +213,86 @@ export class SkycacheStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `${this.stackName}-${this.region}` });
 
-    acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup });
+    acknowledgeFindings({ authMode: config.authMode, api: this.api, cache: this.cache, functions: this.functions, backup: this.backup, serviceFront: this.serviceFront });
+  }
+
+  /**
+   * `front=service`: the production server on Fargate behind an Application Load Balancer, with the same runtime
+   * environment as the functions, the readiness and scaling settings of the configuration, and its alarms on the
+   * stack's topic and dashboard.
+   */
+  private addServiceFront(config: SkycacheConfig, environment: Record<string, string>, key: kms.IKey): ServiceFront {
+    const internetFacing = config.loadBalancerScheme === 'internet-facing';
+    const https = Boolean(config.certificateArn);
+    const network = new ServiceNetwork(this, 'ServiceNetwork', {
+      network: this.network,
+      cachePort: config.port,
+      containerPort: CONTAINER_PORT,
+      listenerPorts: listenerPorts(https),
+      internetFacing,
+    });
+    const loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
+      vpc: this.network.vpc,
+      subnets: internetFacing ? this.network.publicSubnets : this.network.isolatedSubnets,
+      securityGroup: network.loadBalancerSecurityGroup,
+      internetFacing,
+      certificateArn: config.certificateArn || undefined,
+      deletionProtection: config.retainData,
+      accessLogExpirationDays: config.apiLogRetentionDays,
+    });
+    // An empty list admits no key: the operator puts the hashes in (docs/infrastructure.md), so no key is in the template.
+    const apiKeyHashes = new secretsmanager.Secret(this, 'ApiKeyHashes', {
+      description: 'skycache: SHA-256 hashes (hex) of the API keys the service front accepts, as {"sha256": [...]}',
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ sha256: [] })),
+      encryptionKey: key,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const service = new Service(this, 'Service', {
+      vpc: this.network.vpc,
+      subnets: this.network.isolatedSubnets,
+      securityGroup: network.taskSecurityGroup,
+      listener: loadBalancer.listener,
+      environment: { ...environment, [ENV.apiKeyHashesSecretArn]: apiKeyHashes.secretArn },
+      cpu: config.serviceCpu,
+      memoryLimitMiB: config.serviceMemoryMb,
+      minTasks: config.serviceMinTasks,
+      maxTasks: config.serviceMaxTasks,
+      targetCpuPercent: config.serviceTargetCpuPercent,
+      requestsPerTargetPerMinute: config.serviceRequestsPerTargetPerMinute,
+      logRetention: config.functionLogRetentionDays as logs.RetentionDays,
+      logEncryptionKey: key,
+    });
+    this.cache.grantConnect(service.taskRole);
+    apiKeyHashes.grantRead(service.taskRole);
+    service.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadCacheMetrics',
+        // The stats route reads the cache's metrics; GetMetricData has no resource-level permissions.
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    const monitoring = new ServiceMonitoring(this, 'ServiceMonitoring', {
+      loadBalancer: loadBalancer.loadBalancer,
+      targetGroup: service.targetGroup,
+      service: service.service,
+      monitoring: this.monitoring,
+    });
+    return { network, loadBalancer, service, apiKeyHashes, monitoring };
+  }
+
+  /** What may pass each interface endpoint: the AWS API calls the functions make (lambdas/), on this stack's resources. */
+  private scopeEndpoints(): void {
+    const { SECRETS_MANAGER, ELASTICACHE } = ec2.InterfaceVpcEndpointAwsService;
+    // lambdas/core/redis.ts: the RBAC password, by the secret's ARN.
+    this.network.allowThroughEndpoint(SECRETS_MANAGER, ['secretsmanager:GetSecretValue'], [this.cache.authSecret.secretArn]);
+    if (this.backup) {
+      // lambdas/domain/snapshot-export.ts: DescribeSnapshots takes no snapshot ARN; CopySnapshot names snapshots.
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:DescribeSnapshots'], ['*']);
+      this.network.allowThroughEndpoint(ELASTICACHE, ['elasticache:CopySnapshot'], [
+        this.formatArn({ service: 'elasticache', resource: 'snapshot', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ]);
+    }
   }
 }
 

@@ -1,4 +1,16 @@
-import { capacity, DEFAULT_INPUTS, planCluster, PRICES, tieredCost } from '../bench/capacity-model';
+import {
+  apiFrontCost,
+  capacity,
+  crossoverRequestsPerSecond,
+  DEFAULT_FRONT_INPUTS,
+  DEFAULT_INPUTS,
+  FRONT_PRICES,
+  planCluster,
+  PRICES,
+  serviceFrontCost,
+  tieredCost,
+  withFrontPrices,
+} from '../bench/capacity-model';
 import { capacityMarkdown, parseArgs } from '../bench/capacity';
 
 describe('capacity model', () => {
@@ -55,11 +67,87 @@ describe('capacity model', () => {
   it('takes other inputs from the command line and refuses bad ones', () => {
     expect(parseArgs(['--dau', '1000', '--hot-gb=10,20', '--engine', 'redis'])).toEqual({
       inputs: { dailyActiveUsers: 1000, engine: 'redis' },
+      front: {},
       hotGB: [10, 20],
       write: false,
     });
     expect(() => parseArgs(['--dau', 'many'])).toThrow(/--dau must be a non-negative number/);
     expect(() => parseArgs(['--colour', 'red'])).toThrow(/unknown option/);
     expect(capacityMarkdown({ dailyActiveUsers: 1000 }, [1])).toContain('--dau 1000');
+  });
+});
+
+describe('the two fronts', () => {
+  const month = 730 * 3600;
+
+  it('prices the api front per request: gateway, Lambda and the per-request log bytes', () => {
+    const rps = 100;
+    const c = apiFrontCost(rps);
+    const requests = rps * month;
+    expect(c.restApi).toBeCloseTo((requests / 1e6) * 3.5, 6); // within the first REST tier
+    expect(c.httpApi).toBeCloseTo((requests / 1e6) * 1.0, 6);
+    expect(c.lambdaRequests).toBeCloseTo((requests / 1e6) * 0.2, 6);
+    // 10 reads to 1 write: (10 × 4 ms + 6 ms) / 11 at 0.5 GB, first arm64 tier.
+    expect(c.lambdaDuration).toBeCloseTo(requests * ((10 * 4 + 6) / 11 / 1000) * 0.5 * 0.0000133334, 6);
+    expect(c.logs).toBeCloseTo(((requests * DEFAULT_FRONT_INPUTS.apiLogBytesPerRequest) / 1e9) * FRONT_PRICES.logsIngestionGb.usd, 6);
+    expect(c.totalWithRestApi).toBeCloseTo(c.restApi + c.lambdaRequests + c.lambdaDuration + c.logs, 6);
+    expect(apiFrontCost(0).totalWithRestApi).toBe(0);
+  });
+
+  it('prices the service front per hour: tasks for the load at the target CPU (at least the minimum), ALB hours and LCUs, endpoints, sampled logs', () => {
+    const idle = serviceFrontCost(0);
+    const taskHour = 1 * 0.03238 + 2 * 0.00356;
+    expect(idle.averageTasks).toBe(2);
+    expect(idle.fargate).toBeCloseTo(2 * taskHour * 730, 6);
+    expect(idle.albHours).toBeCloseTo(0.0225 * 730, 6);
+    // Idle, the 2,000 open connections are the largest LCU dimension: 2,000 / 3,000.
+    expect(idle.lcus).toBeCloseTo(2000 / 3000, 6);
+    expect(idle.endpoints).toBeCloseTo(3 * 3 * 0.01 * 730, 6);
+    expect(idle.total).toBeCloseTo(idle.fargate + idle.albHours + idle.albLcus + idle.endpoints + idle.logs, 6);
+
+    // 50,000 requests/s × 48 µs = 2.4 CPU-seconds per second; at 50% of 1 vCPU per task → 5 tasks; peak ×3 → 15.
+    const busy = serviceFrontCost(50_000);
+    expect(busy.averageTasks).toBe(5);
+    expect(busy.peakTasks).toBe(15);
+    // 50,000 × 3,600 × 1,000 B = 180 GB/h → 180 LCU (bytes dominate new connections: 50/s ÷ 25 = 2).
+    expect(busy.lcus).toBeCloseTo(180, 6);
+    expect(busy.logs).toBeCloseTo(((50_000 * month * 0.01 * 300) / 1e9) * 0.5, 6);
+  });
+
+  it('the server CPU per request is a named input that moves the task count', () => {
+    expect(DEFAULT_FRONT_INPUTS.serverCpuSecondsPerRequest).toBe(48e-6);
+    const heavier = serviceFrontCost(50_000, DEFAULT_INPUTS, { ...DEFAULT_FRONT_INPUTS, serverCpuSecondsPerRequest: 96e-6 });
+    expect(heavier.averageTasks).toBe(10);
+  });
+
+  it('finds the rate where the fronts cost the same: api cheaper just below, service just above', () => {
+    for (const gateway of ['rest', 'http'] as const) {
+      const x = crossoverRequestsPerSecond(gateway);
+      const apiTotal = (rps: number) => (gateway === 'rest' ? apiFrontCost(rps).totalWithRestApi : apiFrontCost(rps).totalWithHttpApi);
+      expect(x).toBeGreaterThan(0);
+      expect(apiTotal(x * 0.99)).toBeLessThan(serviceFrontCost(x * 0.99).total);
+      expect(apiTotal(x * 1.01)).toBeGreaterThan(serviceFrontCost(x * 1.01).total);
+    }
+    // The HTTP API costs less per request, so it stays cheaper to a higher rate.
+    expect(crossoverRequestsPerSecond('http')).toBeGreaterThan(crossoverRequestsPerSecond('rest'));
+  });
+
+  it('prices can be overridden one by one, and say so', () => {
+    const prices = withFrontPrices({ albHour: 0.03 });
+    expect(prices.albHour).toMatchObject({ usd: 0.03, source: 'overridden' });
+    expect(prices.fargateArmVcpuHour).toBe(FRONT_PRICES.fargateArmVcpuHour);
+    expect(serviceFrontCost(0, DEFAULT_INPUTS, DEFAULT_FRONT_INPUTS, prices).albHours).toBeCloseTo(0.03 * 730, 6);
+    for (const p of Object.values(FRONT_PRICES)) expect(p.source.length).toBeGreaterThan(10);
+  });
+
+  it('at the seed envelope service costs far less than api; the docs section shows both and the crossover', () => {
+    const r = capacity();
+    const rps = r.averageReadsPerSecond + r.averageWritesPerSecond;
+    expect(serviceFrontCost(rps).total * 10).toBeLessThan(apiFrontCost(rps).totalWithHttpApi);
+    const md = capacityMarkdown({}, [500], { serverCpuSecondsPerRequest: 60e-6 });
+    expect(md).toContain('## The two fronts: `api` or `service`');
+    expect(md).toContain('--server-cpu-us 60');
+    expect(md).toMatch(/Below [\d.]+ requests\/s on average/);
+    expect(parseArgs(['--server-cpu-us', '30', '--min-tasks', '3']).front).toEqual({ serverCpuSecondsPerRequest: 30e-6, minTasks: 3 });
   });
 });

@@ -45,6 +45,7 @@ export const ENV = {
   accessLogSampleRate: 'ACCESS_LOG_SAMPLE_RATE',
   metricsIntervalMs: 'METRICS_INTERVAL_MS',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** The service front (lambdas/server/): a Secrets Manager secret holding the SHA-256 hashes of the API keys. */
   apiKeyHashesSecretArn: 'API_KEY_HASHES_SECRET_ARN',
   apiKeyHashesFile: 'API_KEY_HASHES_FILE',
   apiKeyHashes: 'API_KEY_HASHES',

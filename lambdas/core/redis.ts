@@ -122,6 +122,9 @@ export function redisOptions(s: RedisConnectionSettings): RedisOptions {
     enableAutoPipelining: s.autoPipelining ?? true,
     // No offline queue: a queued command would run after its request was already answered 503 (see readiness.ts).
     enableOfflineQueue: false,
+    // No CLIENT SETINFO in the handshake: the app user's ACL (redis-commands.ts) leaves it out, as Redis OSS 7.0/7.1
+    // do not know it.
+    disableClientInfo: true,
     ...(s.username ? { username: s.username } : {}),
     ...(s.password ? { password: s.password } : {}),
     ...(s.tls || s.url?.startsWith('rediss://') ? { tls: {} } : {}),

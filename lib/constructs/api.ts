@@ -203,7 +203,7 @@ export class Api extends Construct {
         name: 'rate-per-ip',
         priority: 1,
         action: { block: {} },
-        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP' } },
+        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
         visibilityConfig: visibility('skycache-rate-per-ip'),
       });
     }

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { connectionEnvironment } from '../../lambdas/core/config';
+import { APP_ACCESS_STRING } from '../../lambdas/core/redis-commands';
 import type { Engine, EvictionPolicy } from '../config';
 
 export interface CacheClusterProps {
@@ -42,7 +43,7 @@ export interface CacheClusterProps {
   readonly evictionPolicy?: EvictionPolicy;
   /** `reserved-memory-percent`. @default 25 */
   readonly reservedMemoryPercent?: number;
-  /** RBAC access string of the application user. @default 'on ~* +@all -@admin -flushall -flushdb -keys' */
+  /** RBAC access string of the application user. @default APP_ACCESS_STRING: the commands the service sends, no others */
   readonly accessString?: string;
   /** Days of automatic snapshots kept (at least 1: the export copies the newest). @default 1 */
   readonly snapshotRetentionDays?: number;
@@ -152,7 +153,7 @@ export class CacheCluster extends Construct {
       engine,
       userId: `${prefix}-app-${suffix}`,
       userName: this.userName,
-      accessString: props.accessString ?? 'on ~* +@all -@admin -flushall -flushdb -keys',
+      accessString: props.accessString ?? APP_ACCESS_STRING,
       authenticationMode: {
         Type: 'password',
         Passwords: [this.authSecret.secretValueFromJson('password').unsafeUnwrap()],

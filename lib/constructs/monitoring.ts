@@ -49,8 +49,9 @@ export interface MonitoringProps {
   readonly cacheNodes: readonly CacheNode[];
   /** vCPUs of the cache's node type (lib/config.ts nodeVcpus): sets the host CPU threshold. @default 2 */
   readonly nodeVcpus?: number;
-  readonly apiName: string;
-  readonly stage: apigateway.Stage;
+  /** The API Gateway front; absent with `front=service` (ServiceMonitoring adds that front's alarms). */
+  readonly apiName?: string;
+  readonly stage?: apigateway.Stage;
   /** The API's functions. */
   readonly functions: readonly MonitoredFunction[];
   /**
@@ -69,6 +70,8 @@ export interface MonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+export type AlarmOptions = cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric };
+
 /**
  * Alarms (to an encrypted SNS topic, optionally mailed) and a dashboard for the whole service:
  * per cache node CPU, engine CPU, memory, evictions, connections; per shard the replication lag of whichever nodes
@@ -84,6 +87,25 @@ export class Monitoring extends Construct {
   readonly key: kms.Key;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
+
+  private alarmAction?: actions.SnsAction;
+
+  /**
+   * An alarm in `scope` that notifies the topic when it fires and when it clears (missing data is not breaching);
+   * `alarms` lists it. Constructs of other parts (the service front) add theirs here too.
+   */
+  addAlarm(scope: Construct, alarmId: string, description: string, options: AlarmOptions): cloudwatch.Alarm {
+    this.alarmAction ??= new actions.SnsAction(this.topic);
+    const a = new cloudwatch.Alarm(scope, alarmId, {
+      alarmDescription: description,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...options,
+    });
+    a.addAlarmAction(this.alarmAction);
+    a.addOkAction(this.alarmAction);
+    this.alarms.push(a);
+    return a;
+  }
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -115,19 +137,8 @@ export class Monitoring extends Construct {
       }),
     );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    const alarmAction = new actions.SnsAction(this.topic);
 
-    const alarm = (alarmId: string, description: string, options: cloudwatch.CreateAlarmOptions & { metric: cloudwatch.IMetric }) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmDescription: description,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...options,
-      });
-      a.addAlarmAction(alarmAction);
-      a.addOkAction(alarmAction);
-      this.alarms.push(a);
-      return a;
-    };
+    const alarm = (alarmId: string, description: string, options: AlarmOptions) => this.addAlarm(this, alarmId, description, options);
 
     // --- cache nodes
     const nodeMetric = (node: CacheNode, metricName: string, statistic = 'Average') =>
@@ -186,32 +197,38 @@ export class Monitoring extends Construct {
       });
     }
 
-    // --- API
-    const apiMetric = (metricName: string, statistic: string) =>
+    // --- API (front=api)
+    const api = props.apiName !== undefined && props.stage !== undefined ? { name: props.apiName, stageName: props.stage.stageName } : undefined;
+    const apiMetric = (a: { name: string; stageName: string }, metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/ApiGateway',
         metricName,
-        dimensionsMap: { ApiName: props.apiName, Stage: props.stage.stageName },
+        dimensionsMap: { ApiName: a.name, Stage: a.stageName },
         statistic,
         period: FIVE_MINUTES,
       });
-    const api5xxRate = new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-      usingMetrics: { errors: apiMetric('5XXError', 'Sum'), requests: apiMetric('Count', 'Sum') },
-      label: 'API 5XX rate (%)',
-      period: FIVE_MINUTES,
-    });
-    alarm('Api5xxRate', 'The API answers too many requests with 5XX', {
-      metric: api5xxRate,
-      threshold: t.api5xxPercent ?? 1,
-      evaluationPeriods: 3,
-    });
-    const apiP99 = apiMetric('Latency', 'p99');
-    alarm('ApiLatencyP99', 'p99 latency of the API is high', {
-      metric: apiP99,
-      threshold: t.apiP99LatencyMs ?? 1000,
-      evaluationPeriods: 3,
-    });
+    const apiMetrics = api && {
+      metric: (metricName: string, statistic: string) => apiMetric(api, metricName, statistic),
+      p99: apiMetric(api, 'Latency', 'p99'),
+      rate5xx: new cloudwatch.MathExpression({
+        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+        usingMetrics: { errors: apiMetric(api, '5XXError', 'Sum'), requests: apiMetric(api, 'Count', 'Sum') },
+        label: 'API 5XX rate (%)',
+        period: FIVE_MINUTES,
+      }),
+    };
+    if (apiMetrics) {
+      alarm('Api5xxRate', 'The API answers too many requests with 5XX', {
+        metric: apiMetrics.rate5xx,
+        threshold: t.api5xxPercent ?? 1,
+        evaluationPeriods: 3,
+      });
+      alarm('ApiLatencyP99', 'p99 latency of the API is high', {
+        metric: apiMetrics.p99,
+        threshold: t.apiP99LatencyMs ?? 1000,
+        evaluationPeriods: 3,
+      });
+    }
 
     // --- functions
     for (const f of props.functions) {
@@ -277,7 +294,9 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'Hit ratio (CacheHits / (CacheHits + CacheMisses))', left: [hitRatio], width: 8, leftYAxis: { min: 0, max: 100 } }),
       new cloudwatch.GraphWidget({
         title: 'Latency',
-        left: [apiMetric('Latency', 'p50').with({ label: 'API p50 (ms)' }), apiP99.with({ label: 'API p99 (ms)' }), apiMetric('IntegrationLatency', 'p99').with({ label: 'integration p99 (ms)' })],
+        left: apiMetrics
+          ? [apiMetrics.metric('Latency', 'p50').with({ label: 'API p50 (ms)' }), apiMetrics.p99.with({ label: 'API p99 (ms)' }), apiMetrics.metric('IntegrationLatency', 'p99').with({ label: 'integration p99 (ms)' })]
+          : [],
         right: [
           ...perNode('SuccessfulReadRequestLatency').map((m, i) => m.with({ label: `read node ${i + 1} (µs)` })),
           ...perNode('SuccessfulWriteRequestLatency').map((m, i) => m.with({ label: `write node ${i + 1} (µs)` })),
@@ -296,11 +315,11 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({ title: 'CPU (engine)', left: perNode('EngineCPUUtilization'), width: 6 }),
     );
-    this.dashboard.addWidgets(
+    if (apiMetrics) this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API requests and errors',
-        left: [apiMetric('Count', 'Sum').with({ label: 'requests' }), apiMetric('4XXError', 'Sum').with({ label: '4XX' }), apiMetric('5XXError', 'Sum').with({ label: '5XX' })],
-        right: [api5xxRate],
+        left: [apiMetrics.metric('Count', 'Sum').with({ label: 'requests' }), apiMetrics.metric('4XXError', 'Sum').with({ label: '4XX' }), apiMetrics.metric('5XXError', 'Sum').with({ label: '5XX' })],
+        right: [apiMetrics.rate5xx],
         width: 8,
       }),
       new cloudwatch.GraphWidget({

@@ -1,5 +1,6 @@
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -25,6 +26,11 @@ export interface NetworkProps {
   readonly encryptionKey?: kms.IKey;
   /** @default RemovalPolicy.DESTROY */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Public subnets (an internet gateway, no NAT) for an internet-facing load balancer; nothing else is placed in
+   * them and they assign no public IPs. @default false
+   */
+  readonly publicSubnets?: boolean;
 }
 
 /**
@@ -38,11 +44,15 @@ export interface NetworkProps {
 export class Network extends Construct {
   readonly vpc: ec2.Vpc;
   readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  readonly publicSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
   readonly cacheSecurityGroup: ec2.SecurityGroup;
   readonly functionSecurityGroup: ec2.SecurityGroup;
   readonly controlPlaneSecurityGroup: ec2.SecurityGroup;
   readonly endpointSecurityGroup: ec2.SecurityGroup;
   readonly flowLogGroup: logs.LogGroup;
+  /** The interface endpoints by service short name (`secretsmanager`, `monitoring`, `elasticache`). */
+  readonly interfaceEndpoints = new Map<string, ec2.InterfaceVpcEndpoint>();
+  private readonly scopedEndpoints = new Set<string>();
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -53,7 +63,11 @@ export class Network extends Construct {
       // Explicit zones: an environment-agnostic stack would otherwise get two, whatever maxAzs says.
       availabilityZones: Array.from({ length: azCount }, (_, i) => Fn.select(i, Fn.getAzs())),
       natGateways: 0,
-      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
+      // Public subnets come after the isolated ones, so adding them leaves the isolated subnets' CIDRs as they were.
+      subnetConfiguration: [
+        { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
+        ...(props.publicSubnets ? [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false }] : []),
+      ],
       restrictDefaultSecurityGroup: true,
     });
 
@@ -87,14 +101,41 @@ export class Network extends Construct {
       ec2.InterfaceVpcEndpointAwsService.ELASTICACHE,
     ];
     for (const service of endpoints) {
-      this.vpc.addInterfaceEndpoint(endpointId(service), {
+      const endpoint = this.vpc.addInterfaceEndpoint(endpointId(service), {
         service,
         subnets: this.isolatedSubnets,
         securityGroups: [this.endpointSecurityGroup],
         privateDnsEnabled: true,
         open: false,
       });
+      this.interfaceEndpoints.set(service.shortName, endpoint);
     }
+    // Without a statement an endpoint keeps the default policy (any action by anyone on any resource).
+    this.node.addValidation({
+      validate: () =>
+        [...this.interfaceEndpoints.keys()]
+          .filter((name) => !this.scopedEndpoints.has(name))
+          .map((name) => `the ${name} endpoint has no policy: say what may pass it with allowThroughEndpoint()`),
+    });
+  }
+
+  /**
+   * Lets principals of this account call `actions` on `resources` through the service's endpoint. The endpoint
+   * policy replaces the default full access, so each endpoint allows what the stack's callers need and no more
+   * (their IAM policies still decide who may call what).
+   */
+  allowThroughEndpoint(service: ec2.InterfaceVpcEndpointAwsService, actions: string[], resources: string[]): void {
+    const endpoint = this.interfaceEndpoints.get(service.shortName);
+    if (!endpoint) throw new Error(`Network: no interface endpoint for ${service.shortName}`);
+    endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions,
+        resources,
+        conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+      }),
+    );
+    this.scopedEndpoints.add(service.shortName);
   }
 }
 

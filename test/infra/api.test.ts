@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { handlerModules, routes } from '../../lambdas/routes';
+import type { Api } from '../../lib/constructs/api';
 import { logicalIdAt, resourcesOf, synth, type Synthesized } from './helpers';
 
 const dev = synth('dev');
@@ -8,9 +9,15 @@ const iam = synth('dev', { authMode: 'iam' });
 
 const bodyRoutes = routes.filter((r) => r.body);
 
+/** The API Gateway front of a stack (front=api, the default). */
+function api(s: Synthesized): Api {
+  if (!s.stack.api) throw new Error('the stack has no API Gateway front');
+  return s.stack.api;
+}
+
 /** The method resource of a route, found by HTTP method and the full resource path. */
 function methodOf(s: Synthesized, method: string, path: string): Record<string, unknown> {
-  const construct = s.stack.api.methods.find((m) => m.httpMethod === method && m.resource.path === path);
+  const construct = api(s).methods.find((m) => m.httpMethod === method && m.resource.path === path);
   if (!construct) throw new Error(`no method ${method} ${path}`);
   const id = s.stack.resolve((construct.node.defaultChild as unknown as { logicalId: string }).logicalId) as string;
   return s.template.toJSON().Resources[id].Properties;
@@ -179,12 +186,32 @@ describe('WAF', () => {
     prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
-      Rules: [Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })],
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' } } })]),
     });
-    const stageId = prod.stack.resolve((prod.stack.api.stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
+    const stageId = prod.stack.resolve((api(prod).stage.node.defaultChild as unknown as { logicalId: string }).logicalId);
     prod.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       ResourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: stageId }])] }),
     });
+  });
+
+  test('prod blocks an IP above its per-IP rate (100000 requests in 5 minutes by default)', () => {
+    expect(prod.config.wafRateLimitPer5Min).toBe(100_000);
+    prod.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'rate-per-ip',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 100_000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+          VisibilityConfig: Match.objectLike({ CloudWatchMetricsEnabled: true }),
+        }),
+      ]),
+    });
+  });
+
+  test('wafRateLimitPer5Min=0 leaves the rate rule out', () => {
+    const s = synth('prod', { wafRateLimitPer5Min: 0 });
+    const [acl] = Object.values(resourcesOf(s.template, 'AWS::WAFv2::WebACL'));
+    expect(JSON.stringify(acl.Properties?.Rules)).not.toContain('RateBasedStatement');
   });
 
   test('a per-IP rate rule when configured', () => {

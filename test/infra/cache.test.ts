@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { APP_ACCESS_STRING } from '../../lambdas/core/redis-commands';
 import { EVICTION_POLICIES } from '../../lib/config';
 import { logicalIdAt, resourcesOf, synth } from './helpers';
 
@@ -52,6 +53,17 @@ describe.each([
     t.hasResourceProperties('AWS::ElastiCache::UserGroup', { UserIds: Match.arrayWith([Match.stringLikeRegexp('-app-'), Match.stringLikeRegexp('-default-')]) });
     t.hasResourceProperties('AWS::ElastiCache::User', { UserName: 'default', AccessString: Match.stringLikeRegexp('^off ') });
     t.hasResourceProperties('AWS::ElastiCache::User', { UserName: 'skycache-app', AccessString: Match.stringLikeRegexp('^on ') });
+  });
+
+  test('RBAC: the app user may run exactly the commands the service sends (the rules test/redis-acl.test.ts runs)', () => {
+    t.hasResourceProperties('AWS::ElastiCache::User', { UserName: 'skycache-app', AccessString: APP_ACCESS_STRING });
+    const rules = APP_ACCESS_STRING.split(' ');
+    expect(rules.slice(0, 3)).toEqual(['on', '~*', '-@all']);
+    // Only single commands are added: no category (such as @all or @dangerous), no password, no reset.
+    expect(rules.slice(3).every((r) => /^\+[a-z]+(\|[a-z]+)?$/.test(r))).toBe(true);
+    for (const dangerous of ['migrate', 'restore', 'flushall', 'flushdb', 'keys', 'config', 'debug', 'shutdown', 'acl', 'monitor']) {
+      expect(rules).not.toContain(`+${dangerous}`);
+    }
   });
 
   test('RBAC: the app password comes from a generated Secrets Manager secret, as a dynamic reference', () => {

@@ -203,3 +203,52 @@ test('a WAF rate limit needs WAF', () => {
   expect(() => buildConfig('dev', { wafRateLimitPer5Min: 1000 })).toThrow(/wafRateLimitPer5Min: a WAF rate limit needs wafEnabled=true/);
   expect(buildConfig('dev', { wafEnabled: true, wafRateLimitPer5Min: 1000 }).wafRateLimitPer5Min).toBe(1000);
 });
+
+test('accessString must switch the user on and may not carry what ElastiCache refuses', () => {
+  expect(() => buildConfig('dev', { accessString: '~* +get' })).toThrow(/accessString: must switch the user on/);
+  expect(() => buildConfig('dev', { accessString: 'on reset ~* +get' })).toThrow(/accessString: must not contain reset/);
+  expect(() => buildConfig('dev', { accessString: 'on >secret ~* +get' })).toThrow(/accessString: must not contain/);
+  expect(buildConfig('dev', { accessString: 'on ~* -@all +get' }).accessString).toBe('on ~* -@all +get');
+});
+
+test('wafRateLimitPer5Min: 0 or WAF\'s range (10 to 2e9); prod defaults to 100000', () => {
+  expect(buildConfig('prod').wafRateLimitPer5Min).toBe(100_000);
+  expect(() => buildConfig('prod', { wafRateLimitPer5Min: 5 })).toThrow(/wafRateLimitPer5Min/);
+  expect(() => buildConfig('prod', { wafRateLimitPer5Min: 3_000_000_000 })).toThrow(/wafRateLimitPer5Min/);
+  expect(buildConfig('prod', { wafRateLimitPer5Min: 0 }).wafRateLimitPer5Min).toBe(0);
+});
+
+describe('front', () => {
+  const certificate = 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012';
+
+  test('api is the default of both presets; service is taken from context, with the service settings coerced', () => {
+    expect(PRESET_VALUES.dev.front).toBe('api');
+    expect(PRESET_VALUES.prod.front).toBe('api');
+    const c = configFromContext((k) => ({ preset: 'prod', front: 'service', serviceMinTasks: '4', serviceMaxTasks: '8', serviceCpu: '4096', serviceMemoryMb: '8192' })[k]);
+    expect(c).toMatchObject({ front: 'service', loadBalancerScheme: 'internal', serviceMinTasks: 4, serviceMaxTasks: 8, serviceCpu: 4096, serviceMemoryMb: 8192 });
+  });
+
+  test('an unknown front is named with the choices', () => {
+    expect(problems('dev', { front: 'ec2' })).toMatch(/front: .*"api".*"service"/);
+  });
+
+  test('internet-facing needs a certificate; a certificate must be an ACM ARN', () => {
+    expect(problems('dev', { front: 'service', loadBalancerScheme: 'internet-facing' })).toMatch(/loadBalancerScheme: an internet-facing load balancer serves HTTPS only; set certificateArn/);
+    expect(buildConfig('dev', { front: 'service', loadBalancerScheme: 'internet-facing', certificateArn: certificate }).certificateArn).toBe(certificate);
+    expect(problems('dev', { certificateArn: 'my-cert' })).toMatch(/certificateArn: must be an ACM certificate ARN/);
+    expect(problems('dev', { loadBalancerScheme: 'public' })).toMatch(/loadBalancerScheme: /);
+  });
+
+  test('at least two tasks, the maximum not below the minimum', () => {
+    expect(problems('dev', { serviceMinTasks: 1 })).toMatch(/serviceMinTasks: /);
+    expect(problems('dev', { serviceMinTasks: 6, serviceMaxTasks: 4 })).toMatch(/serviceMaxTasks: 4 is below serviceMinTasks \(6\)/);
+  });
+
+  test('task CPU and memory must be a Fargate size', () => {
+    expect(problems('dev', { serviceCpu: 1000 })).toMatch(/serviceCpu: must be one of the Fargate CPU sizes: 256, 512, 1024/);
+    expect(problems('dev', { serviceCpu: 1024, serviceMemoryMb: 1024 })).toMatch(/serviceMemoryMb: 1024 MiB is not a Fargate size for serviceCpu 1024; use 2048-8192 MiB in steps of 1024/);
+    expect(problems('dev', { serviceCpu: 256, serviceMemoryMb: 1536 })).toMatch(/serviceMemoryMb: 1536 MiB/);
+    expect(buildConfig('dev', { serviceCpu: 256, serviceMemoryMb: 2048 }).serviceMemoryMb).toBe(2048);
+    expect(buildConfig('dev', { serviceCpu: 16384, serviceMemoryMb: 122880 }).serviceCpu).toBe(16384);
+  });
+});

@@ -9,6 +9,11 @@ const variants: [string, Synthesized][] = [
   ['prod', synth('prod')],
   ['dev, authMode=iam', synth('dev', { authMode: 'iam' })],
   ['prod, cluster mode off, redis', synth('prod', { clusterMode: false, shards: 1, engine: 'redis', engineVersion: '7.1' })],
+  ['dev, front=service (internal)', synth('dev', { front: 'service' })],
+  [
+    'prod, front=service (internet-facing, HTTPS)',
+    synth('prod', { front: 'service', loadBalancerScheme: 'internet-facing', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012' }),
+  ],
 ];
 
 /** Every cdk-nag acknowledgment recorded in the tree. */

@@ -84,3 +84,47 @@ describe.each([
     t.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
   });
 });
+
+describe.each([
+  ['dev', dev],
+  ['prod', prod],
+])('endpoint policies (%s preset)', (_name, s) => {
+  const endpoints = Object.values(resourcesOf(s.template, 'AWS::EC2::VPCEndpoint'));
+  type Statement = { Effect: string; Principal: unknown; Action: string | string[]; Resource: unknown; Condition: unknown };
+  const statementsOf = (service: string): Statement[] => {
+    const endpoint = endpoints.find((e) => JSON.stringify(e.Properties?.ServiceName).includes(`.${service}"`));
+    if (!endpoint) throw new Error(`no ${service} endpoint`);
+    return (endpoint.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+  };
+
+  test('every interface endpoint has a policy, and each statement admits principals of this account only', () => {
+    expect(endpoints).toHaveLength(2);
+    for (const endpoint of endpoints) {
+      const statements = (endpoint.Properties?.PolicyDocument as { Statement: Statement[] } | undefined)?.Statement ?? [];
+      expect(statements.length).toBeGreaterThan(0);
+      for (const st of statements) {
+        expect(st.Effect).toBe('Allow');
+        expect(st.Condition).toEqual({ StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } });
+        for (const action of [st.Action].flat()) expect(action).not.toMatch(/\*/);
+      }
+    }
+  });
+
+  test('Secrets Manager: GetSecretValue on the cache auth secret only', () => {
+    const secretId = logicalIdAt(s, `${s.stack.stackName}/Cache/AuthSecret`);
+    expect(statementsOf('secretsmanager').map((st) => [st.Action, st.Resource])).toEqual([['secretsmanager:GetSecretValue', { Ref: secretId }]]);
+  });
+
+  test('ElastiCache: the exporter\'s DescribeSnapshots and CopySnapshot (snapshots of this account and region) only', () => {
+    const statements = statementsOf('elasticache');
+    expect(statements.map((st) => st.Action)).toEqual(['elasticache:DescribeSnapshots', 'elasticache:CopySnapshot']);
+    expect(JSON.stringify(statements[1].Resource)).toMatch(/:elasticache:.*:snapshot:\*/);
+  });
+});
+
+test('without the snapshot export there is no ElastiCache endpoint', () => {
+  const s = synth('dev', { exportEnabled: false });
+  const services = Object.values(resourcesOf(s.template, 'AWS::EC2::VPCEndpoint')).map((e) => JSON.stringify(e.Properties?.ServiceName));
+  expect(services.some((n) => n.includes('.elasticache"'))).toBe(false);
+  expect(services).toHaveLength(1);
+});
