@@ -3,7 +3,8 @@
  * docs/benchmarks.md. Starts its own redis-server processes on free loopback ports (never the one on 6379).
  *
  *   --quick              small sizes and short runs (about a minute); does not write docs unless --write
- *   --only=1,3           run only these sections (1 in process, 2 HTTP, 3 cold start, 4 round trips, 5 invalidation)
+ *   --only=1,3           run only these sections (1 in process, 2 HTTP, 3 cold start, 4 round trips, 5 invalidation, 6 pub/sub)
+ *   --pubsub-messages=N  messages whose publish → receive latency is measured per subscriber kind (BENCH_PUBSUB_MESSAGES)
  *   --iterations=N       sequential operations per in-process variant (BENCH_ITERATIONS)
  *   --seconds=N          seconds per HTTP load run (BENCH_HTTP_SECONDS)
  *   --rounds=N           HTTP load rounds per target (BENCH_HTTP_ROUNDS)
@@ -24,6 +25,7 @@ import { coldStart } from './sections/coldstart';
 import { httpLoad } from './sections/http';
 import { inProcess } from './sections/inprocess';
 import { invalidation } from './sections/invalidation';
+import { pubsub } from './sections/pubsub';
 import { roundTrips } from './sections/roundtrips';
 
 // Handlers log at WARN and above while measured: no log line per request, as in a quiet production function.
@@ -39,7 +41,8 @@ const quick_ = has('quick');
 
 const settings = {
   quick: quick_,
-  sections: new Set((flag('only') ?? '1,2,3,4,5').split(',').map(Number)),
+  sections: new Set((flag('only') ?? '1,2,3,4,5,6').split(',').map(Number)),
+  pubsubMessages: num('pubsub-messages', 'BENCH_PUBSUB_MESSAGES', 1000, 200),
   iterations: num('iterations', 'BENCH_ITERATIONS', 20_000, 3_000),
   seconds: num('seconds', 'BENCH_HTTP_SECONDS', 5, 3),
   rounds: num('rounds', 'BENCH_HTTP_ROUNDS', 3, 1),
@@ -144,6 +147,9 @@ async function main(): Promise<void> {
     await section(3, 'cold start: bundles, import, first request', () => coldStart(redis.url, settings.coldRuns));
     await section(4, 'round trips per route', () => roundTrips(redis.url));
     await section(5, 'prefix invalidation', () => invalidation({ sizes: settings.sizes, othersFraction: 0.1 }));
+    await section(6, 'pub/sub latency and throughput', () =>
+      pubsub({ redisUrl: redis.url, messages: settings.pubsubMessages, seconds: settings.seconds, publishers: 8 }),
+    );
   } finally {
     await redis.stop();
   }

@@ -128,4 +128,15 @@ export const samples: Record<string, RouteSample[]> = {
   getSortedSetSize: [{ variant: '', request: on('bench:ds:zset'), setup: after([['addSortedSetMembers', on('bench:ds:zset', { body: { members: [{ member: 'a', score: 1 }] } })]]), singleKey: true }],
   incrementCounter: [{ variant: '', request: on('bench:ds:counter', { body: { by: 1 } }), singleKey: true }],
   getCounter: [{ variant: '', request: on('bench:ds:counter'), setup: after([['incrementCounter', on('bench:ds:counter', { body: { by: 1 } })]]), singleKey: true }],
+  publishMessage: [{ variant: '', request: { pathParameters: { topic: 'bench:topic' }, body: { message: valueOfSize(512) } }, singleKey: true, expectStatus: 201 }],
+  subscribeTopic: [
+    {
+      // Messages are waiting, so the long-poll answers at once (one script call).
+      variant: 'messages waiting',
+      request: { pathParameters: { topic: 'bench:topic' }, query: { limit: '10' } },
+      setup: after([['publishMessage', { pathParameters: { topic: 'bench:topic' }, body: { message: valueOfSize(512) } }]]),
+      singleKey: true,
+    },
+  ],
+  subscribeChanges: [{ variant: 'change events off (the default)', request: { query: { wait: '0' } }, expectStatus: 404 }],
 };

@@ -12,6 +12,7 @@ import {
   listPushBody,
   listTrimBody,
   membersBody,
+  publishBody,
   setEntryBody,
   setMembersBody,
   setPopBody,
@@ -310,6 +311,35 @@ const routeTable = [
     body: counterBody,
   },
   { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl; 404 when there is none' },
+  // --- Pub/sub topics and change events (docs/pubsub.md) ---
+  {
+    id: 'publishMessage',
+    method: 'POST',
+    path: '/topics/{topic}/messages',
+    handler: 'topics',
+    summary: 'Publish {"message": <any JSON>} to a topic (name rules as for keys): 201 with the message id; ordered per topic, kept per the retention settings',
+    body: publishBody,
+  },
+  {
+    id: 'subscribeTopic',
+    method: 'GET',
+    path: '/topics/{topic}/messages',
+    handler: 'topics',
+    summary: 'Messages after ?after= (or Last-Event-ID): at once when there are some, else waiting up to ?wait= s; {messages, next, missed}, or Server-Sent Events with Accept: text/event-stream',
+    query: subscribeQuery(),
+  },
+  {
+    id: 'subscribeChanges',
+    method: 'GET',
+    path: '/changes',
+    handler: 'topics',
+    summary: 'Change events {key, op, version, tags} of entry writes, deletes, TTL changes and invalidations (when CHANGE_EVENTS is on), read like a topic; in a cluster per hash slot: ?key= or ?slot=',
+    query: [
+      { name: 'key', required: false, description: 'cluster: read the change stream of this key\'s hash slot' },
+      { name: 'slot', required: false, description: 'cluster: read the change stream of this hash slot (0-16383)' },
+      ...subscribeQuery(),
+    ],
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 /** Every route of the API. */
@@ -329,6 +359,14 @@ export type BodyOf<Id extends RouteId> =
 /** The table's routes by `METHOD /resource` (as API Gateway names them in the proxy event). */
 export function routeSignature(route: Pick<RouteDefinition, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
+}
+
+function subscribeQuery(): QueryParameter[] {
+  return [
+    { name: 'after', required: false, description: 'answer the messages after this id (the last one you processed); absent: from the oldest kept' },
+    { name: 'limit', required: false, description: 'most messages to answer, 1-1000, default 100' },
+    { name: 'wait', required: false, description: 'seconds to wait when there is nothing yet, default and at most TOPIC_MAX_WAIT_SECONDS (20)' },
+  ];
 }
 
 function keyQuery(description: string): QueryParameter {

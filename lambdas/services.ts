@@ -1,3 +1,4 @@
+import { configureChangeEvents } from './domain/change-events';
 import { withCollectionScripts } from './domain/collection-scripts';
 import { collectionLimits } from './domain/collections';
 import { CounterStore } from './domain/counters';
@@ -9,6 +10,8 @@ import { SetStore } from './domain/sets';
 import { SortedSetStore } from './domain/sorted-sets';
 import { UnavailableError } from './core/errors';
 import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
+import { TopicStore, withTopicScripts } from './domain/topics';
+import { BlockingConnections } from './core/blocking-redis';
 import {
   createRedisClient,
   createReplicaReader,
@@ -36,8 +39,13 @@ export interface Services {
   hashes: HashStore;
   sortedSets: SortedSetStore;
   counters: CounterStore;
+  /** Pub/sub topics and change streams; its long-polls block on dedicated connections (blocking-redis.ts). */
+  topics: TopicStore;
   schemaLimits: SchemaLimits;
 }
+
+/** Dedicated blocking connections one process may hold (one per concurrent long-poll or SSE stream). */
+const MAX_BLOCKING_CONNECTIONS = 200;
 
 let current: Services | undefined;
 /** Connection settings with secret credentials resolved (set by readyServices before the first build). */
@@ -53,8 +61,15 @@ export function services(): Services {
   const settings = resolvedSettings ?? connectionSettingsFromEnv(process.env, config.redisTimeoutMs);
   const redis = sharedRedis(() => createRedisClient(settings));
   const replicaReader = createReplicaReader(settings);
+  const { topics } = config;
+  // Before the scripts are defined: with change events on, each write script carries its event append.
+  configureChangeEvents(topics.changeEvents ? { retentionMessages: topics.retentionMessages, retentionMs: topics.retentionMs, idleMs: topics.idleMs } : undefined);
   for (const client of [redis, replicaReader]) if (client) defineScripts(client);
   const collections = collectionLimits(config);
+  const blocking = new BlockingConnections(redis, {
+    maxConnections: MAX_BLOCKING_CONNECTIONS,
+    commandTimeoutMs: topics.maxWaitMs + config.redisTimeoutMs,
+  });
   current = {
     config,
     redis,
@@ -65,6 +80,7 @@ export function services(): Services {
     hashes: new HashStore(redis, collections),
     sortedSets: new SortedSetStore(redis, collections),
     counters: new CounterStore(redis, config),
+    topics: new TopicStore(redis, topics, blocking),
     schemaLimits: schemaLimitsOf(config),
   };
   return current;
@@ -79,6 +95,7 @@ export function services(): Services {
 function defineScripts(client: RedisClient): void {
   withScripts(client);
   withCollectionScripts(client);
+  withTopicScripts(client);
 }
 
 /**
@@ -100,6 +117,7 @@ export async function readyServices(): Promise<Services> {
 /** Forgets the process-wide services (and the client) so the next call builds them again; for tests. */
 export function resetServices(client?: RedisClient): void {
   const reader = current?.replicaReader;
+  current?.topics.close();
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(client);
@@ -110,6 +128,7 @@ export function resetServices(client?: RedisClient): void {
 export async function closeServices(): Promise<void> {
   const client = current?.redis;
   const reader = current?.replicaReader;
+  current?.topics.close();
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(undefined);

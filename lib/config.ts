@@ -143,6 +143,20 @@ export const configSchema = z
     maxKeyBytes: int(1, 65536),
     maxInvalidateKeys: int(1, 100000),
 
+    // --- pub/sub topics and change events (docs/pubsub.md)
+    /** Largest message, as the bytes of its JSON text. */
+    topicMaxMessageBytes: int(1, 1024 * 1024),
+    /** Messages a topic (and each change stream) keeps at most. */
+    topicRetentionMessages: int(1, 10_000_000),
+    /** Seconds a message is kept at most. */
+    topicRetentionSeconds: int(1, 30 * 24 * 3600),
+    /** A topic with no message for this long is removed; must be at least topicRetentionSeconds. */
+    topicIdleSeconds: int(1, 365 * 24 * 3600),
+    /** Longest long-poll wait: the topics function's timeout is this plus two Redis timeouts and a second, within API Gateway's 29 s. */
+    topicMaxWaitSeconds: int(0, 25),
+    /** Entry writes, deletes, TTL changes and invalidations append change events (readable at GET /changes). */
+    changeEvents: bool,
+
     // --- backup export
     exportEnabled: bool,
     /** EventBridge schedule expression of the export, e.g. `cron(30 5 * * ? *)` (UTC) or `rate(1 day)`. */
@@ -227,6 +241,12 @@ const common = {
   maxValueBytes: 1024 * 1024,
   maxKeyBytes: 1024,
   maxInvalidateKeys: 1000,
+  topicMaxMessageBytes: 64 * 1024,
+  topicRetentionMessages: 10_000,
+  topicRetentionSeconds: 24 * 3600,
+  topicIdleSeconds: 7 * 24 * 3600,
+  topicMaxWaitSeconds: 20,
+  changeEvents: false,
   exportEnabled: true,
   exportSchedule: 'cron(30 5 * * ? *)',
   alarmEmail: '',
@@ -401,6 +421,14 @@ function crossFieldProblems(c: SkycacheConfig): string[] {
   if (memoryRange && !fargateSize(c.serviceMemoryMb, memoryRange)) {
     problems.push(`serviceMemoryMb: ${c.serviceMemoryMb} MiB is not a Fargate size for serviceCpu ${c.serviceCpu}; use ${memoryRange[0]}-${memoryRange[1]} MiB in steps of ${memoryRange[2]}`);
   }
+  if (c.topicIdleSeconds < c.topicRetentionSeconds) {
+    problems.push(`topicIdleSeconds: ${c.topicIdleSeconds} is shorter than topicRetentionSeconds (${c.topicRetentionSeconds})`);
+  }
+  if (longPollTimeoutSeconds(c) > API_GATEWAY_TIMEOUT_SECONDS) {
+    problems.push(
+      `topicMaxWaitSeconds: ${c.topicMaxWaitSeconds} s plus two Redis timeouts (redisTimeoutMs ${c.redisTimeoutMs}) and a second exceeds API Gateway's ${API_GATEWAY_TIMEOUT_SECONDS} s; lower one of them`,
+    );
+  }
   if (c.exportExpirationDays <= c.exportTransitionDays) {
     problems.push(`exportExpirationDays: ${c.exportExpirationDays} must be greater than exportTransitionDays (${c.exportTransitionDays})`);
   }
@@ -457,6 +485,17 @@ function restoreProblems(c: SkycacheConfig): string[] {
     }
   }
   return problems;
+}
+
+/** API Gateway REST answers 504 when an integration takes longer than this. */
+export const API_GATEWAY_TIMEOUT_SECONDS = 29;
+
+/**
+ * Timeout of the topics function: a long-poll reads (one Redis timeout), waits up to topicMaxWaitSeconds, reads
+ * again (another), and keeps a second to answer. Fits API Gateway's 29 s by validation.
+ */
+export function longPollTimeoutSeconds(c: Pick<SkycacheConfig, 'topicMaxWaitSeconds' | 'redisTimeoutMs'>): number {
+  return c.topicMaxWaitSeconds + Math.ceil((2 * c.redisTimeoutMs) / 1000) + 1;
 }
 
 /** Whether the daily snapshot window overlaps the weekly maintenance window on its day (both UTC). */

@@ -10,7 +10,7 @@ import type { Construct } from 'constructs';
 import { handlerModules, routes as defaultRoutes, type RouteDefinition } from '../lambdas/routes';
 import { ENV, loggingEnvironment, runtimeEnvironment } from '../lambdas/core/config';
 import { schemaLimitsOf } from '../lambdas/http/schemas';
-import { nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
+import { longPollTimeoutSeconds, nodeVcpus, parameterGroupFamily, type SkycacheConfig } from './config';
 import { Api } from './constructs/api';
 import { SnapshotExport } from './constructs/backup';
 import { CacheCluster } from './constructs/cache-cluster';
@@ -41,6 +41,9 @@ export interface ServiceFront {
   readonly apiKeyHashes: secretsmanager.Secret;
   readonly monitoring: ServiceMonitoring;
 }
+
+/** The module whose subscribe routes long-poll: its timeout covers the wait (longPollTimeoutSeconds). */
+const TOPICS_HANDLER = 'topics';
 
 /**
  * The whole service: network, cache, one function per handler module, the API generated from the route table,
@@ -120,6 +123,8 @@ export class SkycacheStack extends Stack {
     const timeout = Duration.seconds(config.lambdaTimeoutSeconds);
     // The functions read their limits from this environment, API Gateway's models from the same settings.
     const functionEnvironment = { ...runtimeEnvironment(config), ...this.cache.connectionEnvironment() };
+    const longPollTimeout = Duration.seconds(longPollTimeoutSeconds(config));
+    const timeoutOf = (module: string) => (module === TOPICS_HANDLER ? longPollTimeout : timeout);
 
     this.functions = new Map();
     for (const module of config.front === 'api' ? handlerModules([...routes]) : []) {
@@ -130,7 +135,7 @@ export class SkycacheStack extends Stack {
         subnets: this.network.isolatedSubnets,
         securityGroup: this.network.functionSecurityGroup,
         memorySize: config.lambdaMemoryMb,
-        timeout,
+        timeout: timeoutOf(module),
         logRetention: retention(config.functionLogRetentionDays),
         logEncryptionKey: key,
         logLevel: config.logLevel,
@@ -181,7 +186,12 @@ export class SkycacheStack extends Stack {
       nodeVcpus: nodeVcpus(config.nodeType),
       apiName: this.api?.restApi.restApiName,
       stage: this.api?.stage,
-      functions: [...this.functions].map(([name, f]) => ({ name, function: f.function, timeout })),
+      functions: [...this.functions].map(([name, f]) => ({
+        name,
+        function: f.function,
+        timeout: timeoutOf(name),
+        ...(name === TOPICS_HANDLER ? { waitsUpTo: Duration.seconds(config.topicMaxWaitSeconds) } : {}),
+      })),
       exporter: this.backup?.exporter.function,
       alarmEmail: config.alarmEmail || undefined,
       // Dashboards are global to the account: the region keeps two deployments apart.

@@ -50,12 +50,18 @@ export const ENV = {
   apiKeyHashesFile: 'API_KEY_HASHES_FILE',
   apiKeyHashes: 'API_KEY_HASHES',
   apiKeyRefreshMs: 'API_KEY_REFRESH_MS',
+  topicMaxMessageBytes: 'TOPIC_MAX_MESSAGE_BYTES',
+  topicRetentionMessages: 'TOPIC_RETENTION_MESSAGES',
+  topicRetentionSeconds: 'TOPIC_RETENTION_SECONDS',
+  topicIdleSeconds: 'TOPIC_IDLE_SECONDS',
+  topicMaxWaitSeconds: 'TOPIC_MAX_WAIT_SECONDS',
+  changeEvents: 'CHANGE_EVENTS',
 } as const;
 
 type Env = Record<string, string | undefined>;
 
-/** Runtime settings of the handlers: TTLs, sizes, request-schema limits and timeouts. */
-export interface RuntimeConfig {
+/** Runtime settings of the handlers, as the stack's configuration names them: TTLs, sizes, limits, timeouts, topics. */
+export interface RuntimeSettings {
   /** TTL applied when a write names none. */
   defaultTtlSeconds: number;
   /** Largest TTL a client may ask for. */
@@ -70,6 +76,33 @@ export interface RuntimeConfig {
   redisTimeoutMs: number;
   /** Seconds a client is told to wait (Retry-After) after a 503. */
   retryAfterSeconds: number;
+  /** Largest pub/sub message, as the bytes of its JSON text. */
+  topicMaxMessageBytes: number;
+  /** Messages a topic (and a change stream) keeps at most: older ones are trimmed at each append. */
+  topicRetentionMessages: number;
+  /** Seconds a message is kept at most. */
+  topicRetentionSeconds: number;
+  /** A topic with no message for this long is removed; a later resume is told it may have missed messages. */
+  topicIdleSeconds: number;
+  /** Longest long-poll wait: API Gateway answers 504 after 29 s. */
+  topicMaxWaitSeconds: number;
+  /** Entry writes, deletes, TTL changes and invalidations append a change event (docs/pubsub.md). */
+  changeEvents: boolean;
+}
+
+/** Pub/sub topics and change streams (docs/pubsub.md), in the units the domain works in. */
+export interface TopicSettings {
+  maxMessageBytes: number;
+  retentionMessages: number;
+  retentionMs: number;
+  idleMs: number;
+  maxWaitMs: number;
+  changeEvents: boolean;
+}
+
+/** What the process runs with: the settings, and the topic settings derived from them. */
+export interface RuntimeConfig extends RuntimeSettings {
+  topics: TopicSettings;
 }
 
 const setting = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
@@ -82,6 +115,12 @@ const runtimeConfigSchema = z.object({
   [ENV.maxInvalidateKeys]: setting(1, 1000),
   [ENV.redisTimeoutMs]: setting(50, 2000),
   [ENV.retryAfterSeconds]: setting(1, 1),
+  [ENV.topicMaxMessageBytes]: setting(1, 64 * 1024).pipe(z.number().max(1024 * 1024)),
+  [ENV.topicRetentionMessages]: setting(1, 10_000).pipe(z.number().max(10_000_000)),
+  [ENV.topicRetentionSeconds]: setting(1, 24 * 3600).pipe(z.number().max(30 * 24 * 3600)),
+  [ENV.topicIdleSeconds]: setting(1, 7 * 24 * 3600).pipe(z.number().max(365 * 24 * 3600)),
+  [ENV.topicMaxWaitSeconds]: setting(0, 20).pipe(z.number().max(25)),
+  [ENV.changeEvents]: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 });
 
 export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
@@ -94,6 +133,10 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
   if (c.DEFAULT_TTL_SECONDS > c.MAX_TTL_SECONDS) {
     throw new Error('invalid skycache runtime configuration: DEFAULT_TTL_SECONDS exceeds MAX_TTL_SECONDS');
   }
+  if (c.TOPIC_IDLE_SECONDS < c.TOPIC_RETENTION_SECONDS) {
+    throw new Error('invalid skycache runtime configuration: TOPIC_IDLE_SECONDS is shorter than TOPIC_RETENTION_SECONDS');
+  }
+  const changeEvents = c.CHANGE_EVENTS === 'true';
   return {
     defaultTtlSeconds: c.DEFAULT_TTL_SECONDS,
     maxTtlSeconds: c.MAX_TTL_SECONDS,
@@ -102,11 +145,25 @@ export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
     maxInvalidateKeys: c.MAX_INVALIDATE_KEYS,
     redisTimeoutMs: c.REDIS_TIMEOUT_MS,
     retryAfterSeconds: c.RETRY_AFTER_SECONDS,
+    topicMaxMessageBytes: c.TOPIC_MAX_MESSAGE_BYTES,
+    topicRetentionMessages: c.TOPIC_RETENTION_MESSAGES,
+    topicRetentionSeconds: c.TOPIC_RETENTION_SECONDS,
+    topicIdleSeconds: c.TOPIC_IDLE_SECONDS,
+    topicMaxWaitSeconds: c.TOPIC_MAX_WAIT_SECONDS,
+    changeEvents,
+    topics: {
+      maxMessageBytes: c.TOPIC_MAX_MESSAGE_BYTES,
+      retentionMessages: c.TOPIC_RETENTION_MESSAGES,
+      retentionMs: c.TOPIC_RETENTION_SECONDS * 1000,
+      idleMs: c.TOPIC_IDLE_SECONDS * 1000,
+      maxWaitMs: c.TOPIC_MAX_WAIT_SECONDS * 1000,
+      changeEvents,
+    },
   };
 }
 
 /** The environment that makes loadRuntimeConfig answer `config` (the CDK stack writes every function's with it). */
-export function runtimeEnvironment(config: RuntimeConfig): Record<string, string> {
+export function runtimeEnvironment(config: RuntimeSettings): Record<string, string> {
   return {
     [ENV.defaultTtlSeconds]: String(config.defaultTtlSeconds),
     [ENV.maxTtlSeconds]: String(config.maxTtlSeconds),
@@ -115,6 +172,12 @@ export function runtimeEnvironment(config: RuntimeConfig): Record<string, string
     [ENV.maxInvalidateKeys]: String(config.maxInvalidateKeys),
     [ENV.redisTimeoutMs]: String(config.redisTimeoutMs),
     [ENV.retryAfterSeconds]: String(config.retryAfterSeconds),
+    [ENV.topicMaxMessageBytes]: String(config.topicMaxMessageBytes),
+    [ENV.topicRetentionMessages]: String(config.topicRetentionMessages),
+    [ENV.topicRetentionSeconds]: String(config.topicRetentionSeconds),
+    [ENV.topicIdleSeconds]: String(config.topicIdleSeconds),
+    [ENV.topicMaxWaitSeconds]: String(config.topicMaxWaitSeconds),
+    [ENV.changeEvents]: String(config.changeEvents),
   };
 }
 

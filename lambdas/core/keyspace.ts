@@ -76,3 +76,26 @@ export function groupBySlot<T extends string>(redisKeys: readonly T[], clustered
   }
   return [...groups.values()];
 }
+
+/** Prefix of topic streams: `_:topic:{<topic>}`, the braces keep a whole topic in one cluster slot. */
+export const TOPIC_PREFIX = `${INTERNAL_PREFIX}topic:`;
+/** Prefix of change-event streams: one per slot in a cluster (`_:changes:{<slot tag>}`), one in all else. */
+export const CHANGE_STREAM_PREFIX = `${INTERNAL_PREFIX}changes`;
+
+/**
+ * The stream of a pub/sub topic. The topic name is the hash tag, so the one key a topic has lives in one slot; a
+ * `}` in the name only shortens the tag (still one key, one slot).
+ */
+export function topicKey(topic: string): string {
+  return `${TOPIC_PREFIX}{${topic}}`;
+}
+
+/** The change-event stream of one cluster slot, or (null) the single one of a standalone Redis. */
+export function changeStreamKeyForSlot(slot: number | null): string {
+  return slot === null ? CHANGE_STREAM_PREFIX : `${CHANGE_STREAM_PREFIX}:{${slotTag(slot)}}`;
+}
+
+/** The change-event stream that records changes of `redisKey` (in its slot, so a script writes both). */
+export function changeStreamKeyFor(redisKey: string, clustered: boolean): string {
+  return changeStreamKeyForSlot(clustered ? slotOf(redisKey) : null);
+}

@@ -26,6 +26,11 @@ export const REDIS_COMMANDS = {
     'hget', 'hset', 'hdel', 'hexists', 'hgetall', 'hlen', 'hincrby',
     'zadd', 'zrem', 'zincrby', 'zscore', 'zrank', 'zrevrank', 'zrange', 'zcard', 'zremrangebyscore',
   ],
+  /**
+   * Pub/sub topics and change streams (lambdas/domain/topics.ts, change-events.ts): appends and trims inside the
+   * scripts, reads and the blocking XREAD of a long-poll (on its own connection, core/blocking-redis.ts).
+   */
+  streams: ['xadd', 'xtrim', 'xsetid', 'xlen', 'xrange', 'xrevrange', 'xinfo|stream', 'xread'],
   /** Sent by the domain directly: reads, replica reads, hit/miss counters, SCAN for prefixes, stats, WAIT. */
   direct: [
     'get', 'pttl', 'exists', 'type', 'hincrby', 'hmget', 'hlen', 'llen', 'scard', 'smismember',

@@ -381,7 +381,7 @@ export class EntryStore extends RedisStore {
     const counts = await Promise.all(
       groupBySlot(unique, this.clustered).map(async (group) => {
         const flags = (await this.run(group[0], () =>
-          evalMultiKey(via, 'skycacheDeleteMany', group, [tagIndexPrefix(group[0], this.clustered)]),
+          evalMultiKey(via, 'skycacheInvalidateMany', group, [tagIndexPrefix(group[0], this.clustered)]),
         )) as number[];
         return flags.reduce((a, b) => a + Number(b), 0);
       }),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../core/redis';
+import { changeEventSettings, scriptText } from './change-events';
 
 /**
  * Lua helpers shared by the scripts. An entry is a Redis string; the current form is
@@ -83,14 +84,18 @@ end
 `,
   deleteKey: `
 -- Deletes one key of any type; a skycache entry also leaves its tag indexes. Returns 1 when something was there.
+-- noteChange: the change-event hook (change-events.ts), a no-op unless change events are on.
 local function deleteKey(key, prefix, now)
   local kind = redis.call('TYPE', key)['ok']
   if kind == 'none' then return 0 end
+  local version, tags = 0, {}
   if kind == 'string' then
-    local _, _, _, tags = parse(redis.call('GET', key))
+    local v, _, _, t = parse(redis.call('GET', key))
+    version, tags = v, t
     indexRemove(prefix, tags, key, now)
   end
   redis.call('UNLINK', key)
+  noteChange(key, nil, version, tags)
   return 1
 end
 `,
@@ -294,20 +299,22 @@ return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
 } as const;
 
 
+const DELETE_MANY = lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+local now = nowMs()
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
+return out
+`);
+
 /**
  * Scripts over a variable number of keys (all in one slot). Sent with EVALSHA/EVAL by `evalMultiKey`, not
  * defineCommand: with a per-call key count, ioredis' auto-pipelining would route by the count, not the first key.
  */
 export const multiKeyScripts = {
   /** KEYS: entries of one slot. ARGV: index prefix. Deletes each; returns 1 or 0 per key. */
-  skycacheDeleteMany: {
-    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
-local now = nowMs()
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = deleteKey(key, ARGV[1], now) end
-return out
-`),
-  },
+  skycacheDeleteMany: { lua: DELETE_MANY },
+  /** skycacheDeleteMany for invalidation by keys or prefix: the same script, its change events say `invalidate`. */
+  skycacheInvalidateMany: { lua: DELETE_MANY },
   /**
    * KEYS: entries of one slot, then that slot's stats hash. Returns per key: nil (miss), [raw, pttl], or
    * ['!TYPE', actual type] for a key of another Redis type; counts hits and misses like a single GET.
@@ -375,11 +382,15 @@ type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string
  * back to EVAL once per connection), registering them once per client.
  */
 export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisClient) => RedisClient & ScriptCommands<T> {
-  const defined = new WeakSet<object>();
+  // Per client, the change-event settings its commands were defined with (change-events.ts): redefined on a change.
+  const defined = new WeakMap<object, unknown>();
   return (client) => {
-    if (!defined.has(client)) {
-      for (const [name, def] of Object.entries(table)) client.defineCommand(name, def);
-      defined.add(client);
+    const events = changeEventSettings();
+    if (!defined.has(client) || defined.get(client) !== events) {
+      for (const [name, def] of Object.entries(table)) {
+        client.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: scriptText(name, def.lua) });
+      }
+      defined.set(client, events);
     }
     return client as RedisClient & ScriptCommands<T>;
   };
@@ -396,9 +407,9 @@ export async function evalMultiKey(
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  const lua = multiKeyScripts[name].lua;
-  let sha = shas.get(name);
-  if (!sha) shas.set(name, (sha = createHash('sha1').update(lua).digest('hex')));
+  const lua = scriptText(name, multiKeyScripts[name].lua);
+  let sha = shas.get(lua);
+  if (!sha) shas.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
   try {
     return await client.evalsha(sha, keys.length, ...keys, ...args);
   } catch (e) {

@@ -11,6 +11,7 @@ import { handler as setEntry } from './set-entry';
 import { handler as sets } from './sets';
 import { handler as sortedSets } from './sorted-sets';
 import { handler as stats } from './stats';
+import { handler as topics } from './topics';
 
 /**
  * Every API handler module by its name in the route table, imported statically so that one bundle (the production
@@ -29,4 +30,5 @@ export const apiHandlers: Readonly<Record<string, RoutedHandler>> = {
   sets,
   'sorted-sets': sortedSets,
   stats,
+  topics,
 };

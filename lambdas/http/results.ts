@@ -44,7 +44,8 @@ export function toProxyResult(result: HttpResult, requestId: string): APIGateway
   if (result.body === undefined || result.status === 204 || result.status === 304) {
     return { statusCode: result.status, headers, body: '' };
   }
-  headers['content-type'] = 'application/json; charset=utf-8';
+  // A route may answer another media type (text/event-stream) by naming it; its body is then sent as given.
+  headers['content-type'] ??= 'application/json; charset=utf-8';
   const body = typeof result.body === 'string' ? result.body : JSON.stringify(result.body);
   return { statusCode: result.status, headers, body };
 }

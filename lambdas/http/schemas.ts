@@ -314,3 +314,7 @@ export const zsetIncrementBody = (limits: SchemaLimits) =>
 
 export const counterBody = (limits: SchemaLimits) =>
   z.strictObject({ by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
+
+/** POST /topics/{topic}/messages: `message` is any JSON value (its size is checked against the configured limit). */
+export const publishBody = () =>
+  z.strictObject({ message: z.unknown() }).refine((b) => b.message !== undefined, { message: '"message" is required (any JSON value)', path: ['message'] });

@@ -42,6 +42,8 @@ export interface MonitoredFunction {
   readonly name: string;
   readonly function: lambda.IFunction;
   readonly timeout: Duration;
+  /** A function that waits on purpose (long-poll): its duration alarm counts the share of the time past the wait. */
+  readonly waitsUpTo?: Duration;
 }
 
 export interface MonitoringProps {
@@ -245,7 +247,7 @@ export class Monitoring extends Construct {
       });
       alarm(`${name}Duration`, `p99 duration of function ${f.name} nears its timeout`, {
         metric: f.function.metricDuration({ period: FIVE_MINUTES, statistic: 'p99' }),
-        threshold: f.timeout.toMilliseconds() * (t.lambdaDurationShareOfTimeout ?? 0.8),
+        threshold: durationThresholdMs(f, t.lambdaDurationShareOfTimeout ?? 0.8),
         evaluationPeriods: 3,
       });
     }
@@ -350,4 +352,10 @@ function nodesByShard(nodes: readonly CacheNode[]): Map<number, CacheNode[]> {
 
 function pascal(id: string): string {
   return id.replace(/(^|[^a-zA-Z0-9]+)([a-zA-Z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+/** The p99 duration that alarms: `share` of the timeout, or of the time left after a long-poll's wait. */
+export function durationThresholdMs(f: MonitoredFunction, share: number): number {
+  const wait = f.waitsUpTo?.toMilliseconds() ?? 0;
+  return wait + (f.timeout.toMilliseconds() - wait) * share;
 }

@@ -52,10 +52,14 @@ describe('read preference on a primary/replica pair', () => {
 
   test('default GETs read the replica; ?consistency=strong and the header read the primary', async () => {
     expect((await post({ key: 'where', value: 'primary' })).status).toBe(201);
-    await primary.wait(1, 1000);
+    // Until the replica has the write (polled, bounded: a loaded machine may take longer than one WAIT).
+    let stored: string | null = null;
+    for (const until = Date.now() + 10_000; stored === null && Date.now() < until; ) {
+      await primary.wait(1, 1000);
+      stored = await replica.get(entryKey('where'));
+    }
     // Make the replica diverge on purpose, so the answer shows which node served it.
     await replica.config('SET', 'replica-read-only', 'no');
-    const stored = await replica.get(entryKey('where'));
     await replica.set(entryKey('where'), stored!.replace('"primary"', '"replica"'), 'KEEPTTL');
     await replica.config('SET', 'replica-read-only', 'yes');
 

@@ -123,6 +123,14 @@ describe('validation with clear messages', () => {
     expect(problems('dev', { redisTimeoutMs: 9000 })).toMatch(/redisTimeoutMs: 9000 ms must be at most half of lambdaTimeoutSeconds/);
   });
 
+  test('topic retention, idle time and the long-poll wait (within API Gateway\'s 29 s)', () => {
+    expect(problems('dev', { topicIdleSeconds: 60, topicRetentionSeconds: 3600 })).toMatch(/topicIdleSeconds: 60 is shorter than topicRetentionSeconds \(3600\)/);
+    expect(problems('dev', { topicMaxWaitSeconds: 26 })).toMatch(/topicMaxWaitSeconds:/);
+    expect(problems('dev', { topicMaxWaitSeconds: 25, redisTimeoutMs: 2000 })).toMatch(/topicMaxWaitSeconds: 25 s plus two Redis timeouts .* exceeds API Gateway's 29 s/);
+    expect(problems('dev', { topicRetentionMessages: 0 })).toMatch(/topicRetentionMessages:/);
+    expect(problems('dev', { changeEvents: 'yes' })).toMatch(/changeEvents:/);
+  });
+
   test('snapshot retention of at least one day (the export needs a snapshot) and a well-formed window', () => {
     expect(problems('dev', { snapshotRetentionDays: 0 })).toMatch(/snapshotRetentionDays:/);
     expect(problems('dev', { snapshotWindow: '3am' })).toMatch(/snapshotWindow: must be hh24:mi-hh24:mi/);

@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { loadRuntimeConfig } from '../../lambdas/core/config';
 import { handlerModules } from '../../lambdas/routes';
+import { API_GATEWAY_TIMEOUT_SECONDS, longPollTimeoutSeconds } from '../../lib/config';
 import { actionsOf, logicalIdAt, resourcesOf, synth, type Synthesized } from './helpers';
 
 const dev = synth('dev');
@@ -37,7 +39,9 @@ describe.each([
     expect(fn.VpcConfig.SubnetIds).toHaveLength(s.config.azCount);
     expect(fn.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [logicalIdAt(s, `${s.stack.stackName}/Network/FunctionSecurityGroup`), 'GroupId'] }]);
     expect(fn.LoggingConfig.LogGroup).toBeDefined();
-    expect(fn.Timeout).toBe(s.config.lambdaTimeoutSeconds);
+    // The topics function long-polls: its timeout covers the wait, within API Gateway's 29 s.
+    expect(fn.Timeout).toBe(module === 'topics' ? longPollTimeoutSeconds(s.config) : s.config.lambdaTimeoutSeconds);
+    expect(fn.Timeout).toBeLessThanOrEqual(API_GATEWAY_TIMEOUT_SECONDS);
   });
 
   test.each(handlerModules())('%s: environment points at the cache and the secret, never at a password', (module) => {
@@ -49,6 +53,12 @@ describe.each([
       MAX_VALUE_BYTES: String(s.config.maxValueBytes),
       REDIS_TIMEOUT_MS: String(s.config.redisTimeoutMs),
       RETRY_AFTER_SECONDS: String(s.config.retryAfterSeconds),
+      TOPIC_MAX_MESSAGE_BYTES: String(s.config.topicMaxMessageBytes),
+      TOPIC_RETENTION_MESSAGES: String(s.config.topicRetentionMessages),
+      TOPIC_RETENTION_SECONDS: String(s.config.topicRetentionSeconds),
+      TOPIC_IDLE_SECONDS: String(s.config.topicIdleSeconds),
+      TOPIC_MAX_WAIT_SECONDS: String(s.config.topicMaxWaitSeconds),
+      CHANGE_EVENTS: String(s.config.changeEvents),
       REDIS_TLS: 'true',
       REDIS_USERNAME: 'skycache-app',
       REDIS_READ_FROM: 'primary',
@@ -67,6 +77,20 @@ describe.each([
       expect(JSON.stringify(env.REDIS_URL)).toContain('PrimaryEndPoint.Address');
       expect(env).not.toHaveProperty('REDIS_CLUSTER_NODES');
     }
+  });
+
+  test('the runtime accepts the environment the stack gives every function (pub/sub settings included)', () => {
+    const fnId = logicalIdAt(s, `${s.stack.stackName}/TopicsHandler/Function`);
+    const env = t.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
+    const plain = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    expect(loadRuntimeConfig(plain).topics).toEqual({
+      maxMessageBytes: s.config.topicMaxMessageBytes,
+      retentionMessages: s.config.topicRetentionMessages,
+      retentionMs: s.config.topicRetentionSeconds * 1000,
+      idleMs: s.config.topicIdleSeconds * 1000,
+      maxWaitMs: s.config.topicMaxWaitSeconds * 1000,
+      changeEvents: s.config.changeEvents,
+    });
   });
 
   test('no API function is told the replication group id (only the exporter uses it)', () => {

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { handlerModules } from '../../lambdas/routes';
+import { longPollTimeoutSeconds } from '../../lib/config';
 import { resourcesOf, synth, type Synthesized } from './helpers';
 
 const dev = synth('dev');
@@ -87,6 +88,14 @@ describe.each([
   test.each(['Errors', 'Throttles', 'Duration'])('Lambda %s: one alarm per API function', (metric) => {
     const found = alarmsOn(s, metric).filter((a) => a.Namespace === 'AWS/Lambda' && !String(a.AlarmDescription).includes('export'));
     expect(found).toHaveLength(handlerModules().length);
+  });
+
+  test('the long-polling topics function alarms on the time past its wait, not on waiting', () => {
+    const topics = alarmsOn(s, 'Duration').filter((a) => String(a.AlarmDescription).includes('function topics'));
+    expect(topics).toHaveLength(1);
+    const wait = s.config.topicMaxWaitSeconds * 1000;
+    expect(topics[0].Threshold).toBeGreaterThan(wait);
+    expect(topics[0].Threshold).toBeLessThan(longPollTimeoutSeconds(s.config) * 1000);
   });
 
   test('export failure', () => {
