@@ -1,4 +1,4 @@
-import { EntryStore } from '../lambdas/domain/entries';
+import { EntryStore, entryJson } from '../lambdas/domain/entries';
 import { CacheError } from '../lambdas/core/errors';
 import { entryKey } from '../lambdas/core/keyspace';
 import { useRedisServer } from './support/redis';
@@ -126,5 +126,21 @@ describe('invalidation', () => {
     expect(commands.has('keys')).toBe(false);
     expect(commands.has('scan')).toBe(true);
     expect(await redis.client.dbsize()).toBe(1000);
+  });
+});
+
+describe('entryJson', () => {
+  test('an entry read from Redis serializes with its stored value text, exactly as JSON.stringify would', async () => {
+    const values = [null, 0, -1.5, true, 'plain', 'a"b\\c\u2028é😀', [], {}, { nested: [1, { deep: 'x' }], n: null }];
+    for (const [i, value] of values.entries()) {
+      const key = `k"${i}é`;
+      await store.set(key, value, i % 2 ? undefined : 300, i % 3 ? {} : { tags: ['t1', 't"2'] });
+      const entry = (await store.get(key))!;
+      expect(entryJson(entry)).toBe(JSON.stringify(entry));
+      expect(JSON.parse(entryJson(entry)).value).toEqual(value);
+    }
+    await redis.client.set(entryKey('foreign'), 'not our format');
+    const foreign = (await store.get('foreign'))!;
+    expect(entryJson(foreign)).toBe(JSON.stringify(foreign));
   });
 });

@@ -6,8 +6,8 @@ describe('npm start process lifecycle', () => {
   let service: ServiceProcess | undefined;
   afterEach(() => killLeftovers(service?.launcher.pid, service?.serverPid, service?.redisPid));
 
-  const gone = (...pids: number[]) =>
-    waitFor(() => pids.every((pid) => !isRunning(pid)), 15_000, `processes ${pids.join(', ')} to exit`);
+  const gone = (...pids: (number | undefined)[]) =>
+    waitFor(() => pids.every((pid) => pid !== undefined && !isRunning(pid)), 15_000, `processes ${pids.join(', ')} to exit`);
 
   /**
    * A POST /cache that is in flight from the server's 100 Continue (it has parsed the headers and runs the

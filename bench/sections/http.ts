@@ -1,9 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from '../../lambdas/local/redis-process';
+import { API_KEY_HEADER, keyDigest } from '../../lambdas/server/api-keys';
 import type { SectionResult, TargetVerdict } from '../lib/report';
 import { fmtInt, fmtMs, fmtRatio, fmtUs } from '../lib/stats';
 import { findOrInstall, startChild, waitForHttp, type Child } from '../lib/tools';
@@ -32,6 +34,10 @@ interface LoadResult {
 }
 
 const TSX_ARGS = ['--import', 'tsx'];
+/** The production server's workers here: one per CPU, as it runs by default. */
+const SERVICE_WORKERS = availableParallelism();
+const SERVICE = `skycache server, ${SERVICE_WORKERS} workers, x-api-key, GET /cache/{key}`;
+const SERVICE_ONE_WORKER = 'skycache server, 1 worker, x-api-key';
 /** As Debian's /etc/webdis/webdis.json ships it. */
 const WEBDIS_THREADS = 2;
 
@@ -50,12 +56,30 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-/** Runs `load` and adds the CPU the server and Redis spent per request meanwhile. */
+/** CPU seconds of a process and its direct children (the server's primary and its workers). */
+function treeCpuSeconds(pid: number | undefined): number | undefined {
+  const own = cpuSeconds(pid);
+  if (own === undefined) return undefined;
+  let children = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (ppid) is the second after the command name.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children += cpuSeconds(Number(entry)) ?? 0;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return own + children;
+}
+
+/** Runs `load` and adds the CPU the server (with its child processes) and Redis spent per request meanwhile. */
 async function withCpu(serverPid: number | undefined, redisPid: number | undefined, load: () => Promise<LoadResult>): Promise<LoadResult> {
-  const s0 = cpuSeconds(serverPid);
+  const s0 = treeCpuSeconds(serverPid);
   const r0 = cpuSeconds(redisPid);
   const result = await load();
-  const s1 = cpuSeconds(serverPid);
+  const s1 = treeCpuSeconds(serverPid);
   const r1 = cpuSeconds(redisPid);
   const n = result.requests ?? 0;
   return {
@@ -81,8 +105,9 @@ function run(binary: string, args: string[], timeoutMs: number): Promise<string>
 }
 
 /** wrk with one thread and `connections` keep-alive connections, latency percentiles on. */
-async function wrk(binary: string, url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const out = await run(binary, ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', url], (seconds + 30) * 1000);
+async function wrk(binary: string, url: string, connections: number, seconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
+  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const out = await run(binary, ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '--latency', ...headerArgs, url], (seconds + 30) * 1000);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const p = (q: string) => parseDuration(new RegExp(`^\\s+${q}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
@@ -159,7 +184,11 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
 
   const results = new Map<string, LoadResult>();
   const env = { ...process.env, REDIS_URL: o.redisUrl, PORT: '0', POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN' };
-  const servers: { name: string; url?: string; pid?: number; stop?: () => Promise<void>; problem?: string }[] = [];
+  const servers: { name: string; url?: string; pid?: number; stop?: () => Promise<void>; headers?: Record<string, string> }[] = [];
+  // The production server runs as deployed: its workers, and an API key on every request.
+  const apiKey = randomUUID();
+  const serviceEnv = { ...env, API_KEY_HASHES: keyDigest(apiKey), ACCESS_LOG_SAMPLE_RATE: '0.01' };
+  const withKey = { [API_KEY_HEADER]: apiKey };
   try {
     if (benchTool.path) {
       try {
@@ -174,6 +203,11 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
       const flippedOn = process.env.REDIS_AUTO_PIPELINING === 'false';
       const flipped = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/local.ts')], { ...env, REDIS_AUTO_PIPELINING: String(flippedOn) });
       servers.push({ name: `skycache local server, auto-pipelining ${flippedOn ? 'on' : 'off'}`, url: `${flipped.firstLine}/cache/bench:http`, pid: flipped.child.process.pid, stop: flipped.child.stop });
+      for (const [name, workers] of [[SERVICE, String(SERVICE_WORKERS)], [SERVICE_ONE_WORKER, '1']] as const) {
+        const service = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../../lambdas/server/main.ts')], { ...serviceEnv, WORKERS: workers });
+        const url = /listening on (\S+)/.exec(service.firstLine)?.[1];
+        servers.push({ name, url: `${url}/cache/bench:http`, pid: service.child.process.pid, stop: service.child.stop, headers: withKey });
+      }
       const bare = await startChild(process.execPath, [...TSX_ARGS, resolve(__dirname, '../servers/bare.ts')], env);
       servers.push({ name: 'bare Node http + ioredis GET', url: `${bare.firstLine}/bench:raw512`, pid: bare.child.process.pid, stop: bare.child.stop });
       if (webdisTool.path) {
@@ -185,15 +219,15 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
         }
       }
       for (const s of servers) {
-        const r = await fetch(s.url!);
+        const r = await fetch(s.url!, { headers: s.headers });
         const text = await r.text();
         if (r.status !== 200 || !text.includes(value.data)) throw new Error(`${s.name} answered ${r.status}: ${text.slice(0, 200)}`);
-        await wrk(wrkTool.path, s.url!, o.connections, 1); // warm-up: JIT, connection pools
+        await wrk(wrkTool.path, s.url!, o.connections, 1, s.headers); // warm-up: JIT, connection pools
       }
       for (let round = 0; round < o.rounds; round++) {
         const order = servers.map((_, i) => servers[(i + round) % servers.length]);
         for (const s of order) {
-          const r = await withCpu(s.pid, o.redisPid, () => wrk(wrkTool.path!, s.url!, o.connections, o.seconds));
+          const r = await withCpu(s.pid, o.redisPid, () => wrk(wrkTool.path!, s.url!, o.connections, o.seconds, s.headers));
           const best = results.get(s.name);
           if (!best || r.rps > best.rps) results.set(s.name, r);
         }
@@ -237,6 +271,31 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
     met: local && webdis ? local.rps >= webdis.rps : null,
     measured: local && webdis ? `${fmtInt(local.rps)} vs ${fmtInt(webdis.rps)} req/s (${fmtRatio(local.rps / webdis.rps)})` : 'Webdis or wrk missing',
   });
+  const service = results.get(SERVICE);
+  const serviceOne = results.get(SERVICE_ONE_WORKER);
+  targets.push({
+    target: `production server CPU per request ≤ 1.25× the bare Node server's (GET, 512 B, ${SERVICE_WORKERS} workers and primary together)`,
+    met: service?.serverCpuUs && bare?.serverCpuUs ? service.serverCpuUs <= 1.25 * bare.serverCpuUs : null,
+    measured:
+      service?.serverCpuUs && bare?.serverCpuUs
+        ? `${fmtUs(service.serverCpuUs)} vs ${fmtUs(bare.serverCpuUs)} (${fmtRatio(service.serverCpuUs / bare.serverCpuUs)}; 1 worker: ${serviceOne?.serverCpuUs ? fmtRatio(serviceOne.serverCpuUs / bare.serverCpuUs) : 'n/a'})`
+        : 'not measured (wrk missing or no /proc)',
+  });
+  targets.push({
+    target: `production server throughput (${SERVICE_WORKERS} workers) ≥ Webdis (GET, 512 B, ${o.connections} connections)`,
+    met: service && webdis ? service.rps >= webdis.rps : null,
+    measured:
+      service && webdis
+        ? `${fmtInt(service.rps)} vs ${fmtInt(webdis.rps)} req/s (${fmtRatio(service.rps / webdis.rps)}); p50 ${fmtMs(service.p50Ms)} vs ${fmtMs(webdis.p50Ms)}, p99 ${fmtMs(service.p99Ms)} vs ${fmtMs(webdis.p99Ms)}`
+        : 'Webdis or wrk missing',
+  });
+  if (service && bare?.serverCpuUs && service.serverCpuUs) {
+    notes.push(
+      `The production server (lambdas/server/, ${SERVICE_WORKERS} workers, every request with an x-api-key checked against its SHA-256 digest, access log sampled at 1%, request metrics counted) spends ${fmtUs(service.serverCpuUs)} of CPU per request over its primary and workers, ` +
+        `${fmtRatio(service.serverCpuUs / bare.serverCpuUs)} the bare Node server's ${fmtUs(bare.serverCpuUs)}; with one worker ${serviceOne?.serverCpuUs ? fmtUs(serviceOne.serverCpuUs) : 'n/a'}. ` +
+        'On 2 cores its workers share the CPU with wrk and Redis, so its throughput is bounded by CPU per request, not by the number of workers.',
+    );
+  }
   if (local && webdis && local.rps < webdis.rps) {
     notes.push(
       `Why the throughput target is missed: Webdis is C with ${WEBDIS_THREADS} threads (Debian's default configuration) and answers a Redis reply as-is; the local server is one Node process that runs the full Lambda handler per request. ` +

@@ -1,4 +1,4 @@
-import type { ReadConsistency } from '../domain/entries';
+import { entryJson, type ReadConsistency } from '../domain/entries';
 import { CacheError } from '../core/errors';
 import { etagOf, noneMatchHits } from '../http/etag';
 import { json } from '../http/results';
@@ -42,7 +42,7 @@ const read: Operation<undefined> = {
     if (!entry) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);
     const etag = { etag: etagOf(entry.version) };
     if (ifNoneMatch !== undefined && noneMatchHits(ifNoneMatch, entry.version)) return json(304, undefined, etag);
-    return json(200, entry, etag);
+    return json(200, entryJson(entry), etag);
   },
 };
 

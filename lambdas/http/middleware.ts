@@ -68,9 +68,27 @@ function schemaFor<S>(build: (limits: SchemaLimits) => S, limits: SchemaLimits):
   return schema;
 }
 
+/**
+ * One request as a route's code receives it, from either front: the Lambda handler builds it from API Gateway's
+ * proxy event, the production server (lambdas/server/) from Node's request, without an event in between.
+ */
+export interface RouteInput {
+  requestId: string;
+  /** Path parameters, decoded. */
+  pathParameters: Readonly<Record<string, string | undefined>> | null;
+  /** Query parameters, decoded (the last of a repeated name, as API Gateway's queryStringParameters). */
+  queryStringParameters: Readonly<Record<string, string | undefined>> | null;
+  header(name: string): string | undefined;
+  /** The body as received (base64 when isBase64Encoded), or null. */
+  body: string | null;
+  isBase64Encoded: boolean;
+  /** Milliseconds left before the front cuts the request off (keyspace-wide work may run until shortly before). */
+  remainingMs(): number;
+}
+
 /** Rejects before the body is read: a JSON API takes JSON. */
-function parseJsonBody(event: APIGatewayProxyEvent): unknown {
-  const contentType = header(event, 'content-type');
+function parseJsonBody(event: RouteInput): unknown {
+  const contentType = event.header('content-type');
   if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) {
     throw new CacheError('UNSUPPORTED_MEDIA_TYPE', `content-type must be application/json, not "${contentType}"`);
   }
@@ -89,7 +107,8 @@ function parseJsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-function errorResult(error: unknown, retryAfterSeconds: number): HttpResult {
+/** Any failure of a route as the JSON error model: a CacheError's status; anything unknown a 500 without detail. */
+export function errorResult(error: unknown, retryAfterSeconds = currentRetryAfterSeconds()): HttpResult {
   const known = error instanceof CacheError ? error : translateRedisError(error);
   if (known.code === 'INTERNAL') {
     logger.error('request failed', error as Error);
@@ -123,26 +142,31 @@ const logContext = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult
   },
 });
 
+function currentRetryAfterSeconds(): number {
+  try {
+    return services().config.retryAfterSeconds;
+  } catch {
+    return 1; // configuration itself failed: keep the default
+  }
+}
+
 /** Answers every failure as the JSON error model, with the request id, and never a stack trace. */
 const errorResponder = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: async (request) => {
-    let retryAfter = 1;
-    try {
-      retryAfter = services().config.retryAfterSeconds;
-    } catch {
-      // configuration itself failed: keep the default
-    }
-    request.response = toProxyResult(errorResult(request.error, retryAfter), requestIdOf(request.event));
+    request.response = toProxyResult(errorResult(request.error), requestIdOf(request.event));
   },
 });
 
 /** A handler module's code, by the id of each route it serves; each handle sees the body its route's schema produces. */
 export type Operations = { [Id in RouteId]?: Operation<BodyOf<Id>> };
 
-/** A Lambda handler, with the ids of the routes it serves (a test holds them against the route table). */
-export type RoutedHandler = ProxyHandler & { readonly routeIds: readonly string[] };
+/**
+ * A Lambda handler, with the ids of the routes it serves (a test holds them against the route table) and their
+ * operations by route id (the production server calls them directly, with runOperation).
+ */
+export type RoutedHandler = ProxyHandler & { readonly routeIds: readonly string[]; readonly operations: ReadonlyMap<string, BoundOperation> };
 
-interface BoundOperation {
+export interface BoundOperation {
   route: RouteDefinition;
   operation: Operation<unknown>;
 }
@@ -164,53 +188,68 @@ export function routedHandler(operations: Operations, table: readonly RouteDefin
     if (!bound) throw new CacheError('ROUTE_NOT_FOUND', `no route for ${event.httpMethod} ${event.resource}`);
     return bound;
   });
-  return Object.assign(handler, { routeIds: Object.keys(operations) });
+  const byId = new Map([...bySignature.values()].map((b) => [b.route.id, b]));
+  return Object.assign(handler, { routeIds: Object.keys(operations), operations: byId });
+}
+
+/**
+ * Runs one route's code on one request — what both fronts share: parse and validate the body with the route's
+ * schema, give the code its key, query and header helpers, wait for Redis and bound the work by the deadline.
+ * Throws what errorResult maps to the JSON error model.
+ */
+export async function runOperation({ route, operation: spec }: BoundOperation, event: RouteInput): Promise<HttpResult> {
+  const svc = await readyServices();
+  let body: unknown = undefined;
+  if (route.body) {
+    const input = parseJsonBody(event);
+    const parsed = schemaFor(route.body, svc.schemaLimits).safeParse(input);
+    if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
+    body = parsed.data;
+  }
+  const request: RouteRequest<unknown> = {
+    body,
+    services: svc,
+    requestId: event.requestId,
+    key(name = 'key') {
+      const inPath = event.pathParameters?.[name];
+      const inQuery = event.queryStringParameters?.[name];
+      // `_` in the key's place defers to `?key=`: the form that reaches every key, "." and ".." included
+      // (clients and proxies remove such path segments).
+      const raw = inPath === KEY_FROM_QUERY && inQuery !== undefined ? inQuery : (inPath ?? inQuery);
+      if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
+      const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
+      if (!checked.success) {
+        throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+      }
+      return checked.data;
+    },
+    query: (name) => {
+      if (!route.query?.some((q) => q.name === name)) {
+        throw new Error(`route ${route.id} reads the query parameter "${name}", which the route table does not declare`);
+      }
+      return event.queryStringParameters?.[name] ?? undefined;
+    },
+    header: (name) => event.header(name),
+  };
+  const started = Date.now();
+  const budget = spec.keyspaceWide ? Math.max(svc.config.redisTimeoutMs, event.remainingMs() - ANSWER_MARGIN_MS) : svc.config.redisTimeoutMs;
+  if (spec.needsRedis?.(svc) ?? true) await whenReady(svc.redis, svc.config.redisTimeoutMs);
+  return withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
 }
 
 function wrapRoute(boundOf: (event: APIGatewayProxyEvent) => BoundOperation): ProxyHandler {
   const core = async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
-    const { route, operation: spec } = boundOf(event);
-    const svc = await readyServices();
     const requestId = requestIdOf(event);
-    let body: unknown = undefined;
-    if (route.body) {
-      const input = parseJsonBody(event);
-      const parsed = schemaFor(route.body, svc.schemaLimits).safeParse(input);
-      if (!parsed.success) throw new CacheError('VALIDATION_FAILED', describeIssues(parsed.error, input));
-      body = parsed.data;
-    }
-    const request: RouteRequest<unknown> = {
-      body,
-      services: svc,
+    const input: RouteInput = {
       requestId,
-      key(name = 'key') {
-        const inPath = event.pathParameters?.[name];
-        const inQuery = event.queryStringParameters?.[name];
-        // `_` in the key's place defers to `?key=`: the form that reaches every key, "." and ".." included
-        // (clients and proxies remove such path segments).
-        const raw = inPath === KEY_FROM_QUERY && inQuery !== undefined ? inQuery : (inPath ?? inQuery);
-        if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
-        const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
-        if (!checked.success) {
-          throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
-        }
-        return checked.data;
-      },
-      query: (name) => {
-        if (!route.query?.some((q) => q.name === name)) {
-          throw new Error(`route ${route.id} reads the query parameter "${name}", which the route table does not declare`);
-        }
-        return event.queryStringParameters?.[name] ?? undefined;
-      },
+      pathParameters: event.pathParameters,
+      queryStringParameters: event.queryStringParameters,
       header: (name) => header(event, name),
+      body: event.body,
+      isBase64Encoded: event.isBase64Encoded,
+      remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 0,
     };
-    const started = Date.now();
-    const budget = spec.keyspaceWide
-      ? Math.max(svc.config.redisTimeoutMs, (context?.getRemainingTimeInMillis?.() ?? 0) - ANSWER_MARGIN_MS)
-      : svc.config.redisTimeoutMs;
-    if (spec.needsRedis?.(svc) ?? true) await whenReady(svc.redis, svc.config.redisTimeoutMs);
-    const result = await withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
-    return toProxyResult(result, requestId);
+    return toProxyResult(await runOperation(boundOf(event), input), requestId);
   };
   // middy's own early timeout is off: withDeadline already answers 503 well before the Lambda timeout, and
   // middy's TimeoutError would surface as a 500. It also costs a timer and a promise per request.

@@ -1,20 +1,22 @@
 /**
- * `npm start`: the cache API on this machine, served by the same handlers as in Lambda.
- * PORT (default 3000); REDIS_URL or REDIS_CLUSTER_NODES to use an existing Redis; without them a private
- * redis-server is started on a free port (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
- * SHUTDOWN_GRACE_MS (default 10000): how long requests in flight may run on after SIGTERM/SIGINT.
+ * `npm start`: the cache API on this machine, served by the production server (lambdas/server/: a primary and one
+ * worker per CPU) with the same route code as in Lambda. PORT (default 3000), HOST (default 127.0.0.1) and the
+ * server's other settings (lambdas/server/settings.ts: WORKERS, SHUTDOWN_GRACE_MS, API keys, …); REDIS_URL or
+ * REDIS_CLUSTER_NODES to use an existing Redis; without them a private redis-server is started on a free port
+ * (LOCAL_MAXMEMORY, LOCAL_MAXMEMORY_POLICY) and stopped on exit.
  */
-import { closeGracefully, stopOnSignals, stopWhenOrphaned, survivesRequestErrors } from './lifecycle';
-import { startRedisProcess, type RedisProcess } from './redis-process';
+import { resolve } from 'node:path';
 import { ENV, localServerSettingsFromEnv } from '../core/config';
-import { closeServices } from '../services';
-import { startLocalServer } from './server';
+import { runPrimary } from '../server/service';
+import { startRedisProcess, type RedisProcess } from './redis-process';
 
 const log = (line: string) => console.log(`skycache: ${line}`);
 
 async function main(): Promise<void> {
-  survivesRequestErrors((line) => console.error(`skycache: ${line}`));
   const settings = localServerSettingsFromEnv();
+  // The server's own defaults are the container's (8080 on every interface); locally, 3000 on loopback.
+  process.env[ENV.localPort] = String(settings.port);
+  process.env[ENV.localHost] = settings.host;
   let redisProcess: RedisProcess | undefined;
   // Whatever ends the process through Node (exit, a fatal error) takes the private redis-server with it; a SIGKILL
   // is covered by redis-server's parent-death signal (redis-process.ts).
@@ -24,22 +26,13 @@ async function main(): Promise<void> {
     process.env[ENV.redisUrl] = redisProcess.url;
     log(`started a private redis-server at ${redisProcess.url} (pid ${redisProcess.process.pid})`);
   }
-  const server = await startLocalServer({ port: settings.port, host: settings.host });
-  log(`listening on ${server.url} (pid ${process.pid})`);
-
-  const graceMs = settings.shutdownGraceMs;
-  const shutdown = stopOnSignals({
+  await runPrimary({
     log,
-    // Draining, then closing the Redis clients and the private redis-server, each bounded.
-    timeoutMs: graceMs + 5_000,
-    stop: async () => {
-      await closeGracefully(server.server, graceMs);
-      await closeServices();
-      await redisProcess?.stop();
-    },
+    workerEntry: resolve(__dirname, '../server/main.ts'),
+    afterStop: async () => redisProcess?.stop(),
+    // Under `npm start` the service lives as long as npm does, even when npm is killed too hard to tell it.
+    stopWhenOrphaned: !!process.env.npm_lifecycle_event,
   });
-  // Under `npm start` the service lives as long as npm does, even when npm is killed too hard to tell it.
-  if (process.env.npm_lifecycle_event) stopWhenOrphaned(() => shutdown('parent process exited'));
 }
 
 main().catch((e: Error) => {

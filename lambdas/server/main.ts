@@ -1,31 +1,15 @@
 /**
- * PLACEHOLDER — the production HTTP server of `front=service` (issue 12, item 1) replaces this file.
- *
- * It exists so the container image (Dockerfile) and its bundle (lib/bundling.ts `serverBuildOptions`) have their
- * entry point. The contract the real server keeps, which the infrastructure (lib/constructs/service.ts) relies on:
- * - node:cluster, one worker per CPU; listens on PORT (the image sets 8080) on all interfaces;
- * - `GET /healthz`: liveness, never touches Redis (the image's HEALTHCHECK);
- * - `GET /readyz`: readiness, 200 only while Redis answers (the load balancer's target group health check);
- * - API keys: API_KEY_HASHES_SECRET_ARN names a Secrets Manager secret whose value is JSON
- *   `{"sha256": ["<hex SHA-256 of a key>", …]}`, checked against the `x-api-key` header;
- * - Redis: the same environment as the Lambda functions (REDIS_URL or REDIS_CLUSTER_NODES, REDIS_TLS,
- *   REDIS_USERNAME, REDIS_AUTH_SECRET_ARN, REDIS_READ_FROM, …);
- * - SIGTERM: stop accepting, finish in-flight requests within the ECS stop timeout, close Redis, exit 0.
- *
- * Until then it serves the local HTTP adapter, which has none of the above beyond the routes.
+ * The production HTTP server (`front=service`: the container image runs this file's bundle; `npm start` runs it
+ * through lambdas/local/main.ts). The primary forks one worker per CPU; each worker runs this file again and
+ * serves. Settings: lambdas/server/settings.ts (PORT, WORKERS, MAX_IN_FLIGHT, API keys, time-outs, …) and the
+ * handlers' runtime configuration; Redis as for the Lambda functions (REDIS_URL or REDIS_CLUSTER_NODES, …).
  */
-import { closeServices } from '../services';
-import { startLocalServer } from '../local/server';
+import cluster from 'node:cluster';
+import { runPrimary, runWorker } from './service';
 
-async function main(): Promise<void> {
-  const server = await startLocalServer({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '0.0.0.0' });
-  console.log(`skycache: listening on ${server.url}`);
-  process.once('SIGTERM', () => {
-    void server.close().then(closeServices).then(() => process.exit(0));
-  });
-}
+const log = (line: string) => console.log(`skycache: ${line}`);
 
-main().catch((e: Error) => {
+(cluster.isPrimary ? runPrimary({ log }) : runWorker(log)).catch((e: Error) => {
   console.error(`skycache: failed to start: ${e.message}`);
   process.exit(1);
 });
