@@ -217,7 +217,12 @@ export class SkycacheStack extends Stack {
 
     if (config.front === 'service') {
       // The same environment as the functions: one runtime contract (lambdas/core/config.ts) for both fronts.
-      this.serviceFront = this.addServiceFront(config, { ...functionEnvironment, ...loggingEnvironment(config.logLevel) }, key);
+      this.serviceFront = this.addServiceFront(
+        config,
+        // Its stats route reads CloudWatch as the stats function does.
+        { ...functionEnvironment, ...statsEnvironment(this.cache.nodes.map((n) => n.cacheClusterId)), ...loggingEnvironment(config.logLevel) },
+        key,
+      );
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api?.url ?? this.serviceFront?.loadBalancer.url ?? '', description: 'Base URL of the cache API' });

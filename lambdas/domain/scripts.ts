@@ -153,7 +153,8 @@ if ms ~= '' or ARGV[2] == '1' then
   if ARGV[2] == '1' and ttl and ttl > 0 and redis.call('PTTL', KEYS[1]) >= 0 then ms = tostring(ttl) end
   if ms ~= '' then
     local now = nowMs()
-    redis.call('PEXPIRE', KEYS[1], ms)
+    -- Absolute, from the same clock as the stored expiry field: PEXPIRE would count from Redis's own command time.
+    redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', now + tonumber(ms)))
     restampExpiry(KEYS[1], raw, tonumber(ms), now)
     raw = redis.call('GET', KEYS[1])
     if #tags > 0 then indexAdd(ARGV[3] or '_:tag:', tags, KEYS[1], string.format('%.0f', now + tonumber(ms)), now) end
@@ -239,10 +240,13 @@ if kind == 'string' then
   local _, _c, _t, t = parse(raw)
   tags = t
 end
-if ARGV[1] == 'touch' then redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local changedAt = nowMs()
+-- Absolute, from the same clock as the stored expiry field: PEXPIRE would count from Redis's own command time.
+if ARGV[1] == 'touch' then redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', changedAt + tonumber(ARGV[2])))
 elseif ARGV[1] == 'persist' then redis.call('PERSIST', KEYS[1]) end
 local pttl = redis.call('PTTL', KEYS[1])
-if raw and ARGV[1] ~= 'get' then restampExpiry(KEYS[1], raw, pttl, nowMs()) end
+if raw and ARGV[1] == 'touch' then restampExpiry(KEYS[1], raw, tonumber(ARGV[2]), changedAt)
+elseif raw and ARGV[1] == 'persist' then restampExpiry(KEYS[1], raw, -1, changedAt) end
 if ARGV[1] ~= 'get' and #tags > 0 then
   local now = nowMs()
   indexAdd(ARGV[3], tags, KEYS[1], scoreOf(pttl, now), now)

@@ -60,7 +60,7 @@ describe.each([
     const rules = APP_ACCESS_STRING.split(' ');
     expect(rules.slice(0, 3)).toEqual(['on', '~*', '-@all']);
     // Only single commands are added: no category (such as @all or @dangerous), no password, no reset.
-    expect(rules.slice(3).every((r) => /^\+[a-z]+(\|[a-z]+)?$/.test(r))).toBe(true);
+    expect(rules.slice(3).every((r) => /^\+[a-z_]+(\|[a-z]+)?$/.test(r))).toBe(true);
     for (const dangerous of ['migrate', 'restore', 'flushall', 'flushdb', 'keys', 'config', 'debug', 'shutdown', 'acl', 'monitor']) {
       expect(rules).not.toContain(`+${dangerous}`);
     }
