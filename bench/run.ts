@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     }
   };
   try {
-    await section(1, 'in process: handler vs raw ioredis', () => inProcess({ redisUrl: redis.url, iterations: settings.iterations, maxSeconds: 120 }));
+    await section(1, 'in process: handler vs raw ioredis', () => inProcess({ redisUrl: redis.url, redisPid: redis.process.pid, iterations: settings.iterations, maxSeconds: 120 }));
     await section(2, 'HTTP: local server vs bare Node vs Webdis vs redis-benchmark', () =>
       httpLoad({ redisUrl: redis.url, redisPort: redis.port, redisPid: redis.process.pid, connections: settings.connections, seconds: settings.seconds, rounds: settings.rounds, allowInstall: settings.allowInstall }),
     );

@@ -117,6 +117,11 @@ function defineScripts(client: RedisClient): void {
   withTopicScripts(client);
 }
 
+/** The services if this process has built them already, else undefined (then await readyServices()). */
+export function builtServices(): Services | undefined {
+  return current;
+}
+
 /**
  * The services, after fetching the RBAC password from Secrets Manager when REDIS_AUTH_SECRET_ARN is set (once per
  * process; the control-plane call is never on the path of later requests).
