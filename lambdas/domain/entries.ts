@@ -101,7 +101,7 @@ export function carriesExpiry(raw: string): boolean {
  * this machine's clock, and the older ones (tags form, first form), whose `pttl` the caller read. Tags JSON is
  * ASCII (encodeTags), so its byte length is its length in characters.
  */
-export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now()): Entry {
+export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(), options: { lazyValue?: boolean } = {}): Entry {
   let version: string | undefined;
   let created = '';
   let updated = '';
@@ -125,6 +125,11 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
     valueAt = older[0].length + tagsLength;
   }
   const valueJson = version === undefined ? '' : raw.slice(valueAt);
+  // The current form's value is JSON.stringify's text, stored by the write script: an entry read answers with that
+  // text (entryJson), so parsing it can wait until someone reads `value` — for a large value, most of a read's CPU.
+  if (current && options.lazyValue) {
+    return new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+  }
   const value = version === undefined ? NOT_JSON : parseJson(valueJson);
   if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
@@ -152,9 +157,54 @@ class StoredEntry implements Entry {
 
   /** JSON.stringify(this), with the value's stored text (valid JSON: it was just parsed) instead of serializing it again. */
   json(): string {
-    const tags = this.tags.length ? JSON.stringify(this.tags) : '[]';
-    const ttl = this.ttl === null ? 'null' : String(this.ttl);
-    return `{"key":${JSON.stringify(this.key)},"value":${this.#valueJson},"ttl":${ttl},"version":${this.version},"createdAt":"${this.createdAt}","updatedAt":"${this.updatedAt}","tags":${tags}}`;
+    return entryText(this, this.#valueJson);
+  }
+}
+
+/** An entry's JSON with its value's JSON text spliced in (the key order of JSON.stringify on an Entry). */
+function entryText(entry: Entry, valueJson: string): string {
+  const tags = entry.tags.length ? JSON.stringify(entry.tags) : '[]';
+  const ttl = entry.ttl === null ? 'null' : String(entry.ttl);
+  return `{"key":${JSON.stringify(entry.key)},"value":${valueJson},"ttl":${ttl},"version":${entry.version},"createdAt":"${entry.createdAt}","updatedAt":"${entry.updatedAt}","tags":${tags}}`;
+}
+
+const UNPARSED = Symbol('unparsed');
+
+/**
+ * An entry read in the current form, whose value is parsed from its stored text only when `value` is read. JSON
+ * (toJSON) and entryJson see the same entry as a StoredEntry; spreading it does not copy `value` (an accessor).
+ */
+class LazyEntry implements Entry {
+  readonly #valueJson: string;
+  #value: unknown = UNPARSED;
+
+  constructor(
+    public key: string,
+    public ttl: number | null,
+    public version: number,
+    public createdAt: string,
+    public updatedAt: string,
+    public tags: string[],
+    valueJson: string,
+  ) {
+    this.#valueJson = valueJson;
+  }
+
+  get value(): unknown {
+    if (this.#value === UNPARSED) this.#value = JSON.parse(this.#valueJson);
+    return this.#value;
+  }
+
+  set value(value: unknown) {
+    this.#value = value;
+  }
+
+  toJSON(): Entry {
+    return { key: this.key, value: this.value, ttl: this.ttl, version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt, tags: this.tags };
+  }
+
+  json(): string {
+    return this.#value === UNPARSED ? entryText(this, this.#valueJson) : JSON.stringify(this);
   }
 }
 
@@ -163,7 +213,7 @@ class StoredEntry implements Entry {
  * a value again costs more than the rest of answering a read.
  */
 export function entryJson(entry: Entry): string {
-  return entry instanceof StoredEntry ? entry.json() : JSON.stringify(entry);
+  return entry instanceof StoredEntry || entry instanceof LazyEntry ? entry.json() : JSON.stringify(entry);
 }
 
 /**
@@ -222,7 +272,7 @@ export class EntryStore extends RedisStore {
       const reader = this.readerFor(options.consistency);
       const raw = await this.run(rk, () => reader.get(rk));
       if (raw === null) return null;
-      if (carriesExpiry(raw)) return decodeEntry(key, raw);
+      if (carriesExpiry(raw)) return decodeEntry(key, raw, undefined, undefined, { lazyValue: true });
       const pttl = await this.run(rk, () => reader.pttl(rk));
       // Gone between the two reads (expired or deleted): a miss, as a later read would be.
       return pttl === -2 ? null : decodeEntry(key, raw, pttl);

@@ -106,13 +106,16 @@ export function parseTarget(rawUrl: string): RequestTarget & { parts: string[] }
   const at = rawUrl.indexOf('?');
   const pathname = at < 0 ? rawUrl : rawUrl.slice(0, at);
   const search = at < 0 ? '' : rawUrl.slice(at + 1);
-  const parts = pathname.split('/').filter(Boolean).map((segment) => {
-    const decoded = decodeStrict(segment);
+  const parts: string[] = [];
+  for (const segment of pathname.split('/')) {
+    if (!segment) continue;
+    // Most segments have nothing to decode: decodeURIComponent (and its try/catch) only for those that do.
+    const decoded = segment.includes('%') ? decodeStrict(segment) : segment;
     if (decoded === undefined) {
       throw new TargetError('INVALID_KEY', `the path segment "${segment}" is not percent-encoded UTF-8`);
     }
-    return decoded;
-  });
+    parts.push(decoded);
+  }
   const query: [string, string][] = [];
   for (const pair of search.split('&').filter(Boolean)) {
     const eq = pair.indexOf('=');
