@@ -203,8 +203,8 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   const bareAsync = async (_event: unknown, _ctx: unknown) => ({ statusCode: 200, body: '' });
   const stages: [string, string, number][] = [
     ['event', 'JSON.parse of the proxy event (what the Lambda runtime does before the handler)', await meanUs(() => JSON.parse(eventText), n)],
-    ['middy (before)', 'a middy handler with no middleware, awaited (the handlers used middy until the plain function below)', await meanUs(() => bare(getEvent, ctx), n)],
-    ['handler function (now)', 'a plain async handler function, awaited (what routedHandler returns)', await meanUs(() => bareAsync(getEvent, ctx), n)],
+    ['middy', 'a middy handler with no middleware, awaited (routedHandler is middy with two hooks)', await meanUs(() => bare(getEvent, ctx), n)],
+    ['plain function', 'a plain async function, awaited (the floor middy is compared with)', await meanUs(() => bareAsync(getEvent, ctx), n)],
     ['logger context (before)', "Powertools injectLambdaContext (resetKeys), over bare middy", (await meanUs(() => withLogger(getEvent, ctx), n)) - (await meanUs(() => bare(getEvent, ctx), n))],
     ['logger context (now)', 'logger.addContext (what routedHandler does), over bare middy', (await meanUs(() => withContextOnly(getEvent, ctx), n)) - (await meanUs(() => bare(getEvent, ctx), n))],
     ['key validation', 'zod key schema safeParse (length, UTF-8 bytes, lone surrogates)', await meanUs(() => checkKey.safeParse('bench:get'), n)],
@@ -254,7 +254,7 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
         (redisRatio > TARGETS.redisCpu
           ? ` The target is missed by a handler GET that is the same single GET as the plain one (same key, same reply): what remains is how Redis's CPU per command moves with the conditions around it — here the pause alone moved it by ${fmtRatio(redisUs('paced') / redisUs('raw'))}.`
           : ''),
-      `Beyond Redis (raw GET mean ${fmtUs(rawMean)}), the stages add: ${stages.filter(([st]) => !['Redis', 'whole handler', 'logger context (before)', 'middy (before)', 'decoding (before)'].includes(st)).map(([st, , us]) => `${st} ${fmtUs(us)}`).join(', ')}.`,
+      `Beyond Redis (raw GET mean ${fmtUs(rawMean)}), the stages add: ${stages.filter(([st]) => !['Redis', 'whole handler', 'logger context (before)', 'plain function', 'decoding (before)'].includes(st)).map(([st, , us]) => `${st} ${fmtUs(us)}`).join(', ')}.`,
       `The handler's client is made as in Lambda, where auto-pipelining is ${autoPipelined ? 'on' : 'off'}; with it ${autoPipelined ? 'off' : 'on'} (REDIS_AUTO_PIPELINING=${!autoPipelined}) the handler GET takes ${fmtUs(p(flippedName, 50))} at p50 (${fmtRatio(p(flippedName, 50) / baseline.GET.percentile(50))} raw GET). ` +
         'A Lambda instance serves one request at a time, so coalescing commands per tick only delays each one; the local server, with many requests in flight, keeps it on.',
       `SET: the handler adds ${fmtUs(p(handlerSetName, 50) - baseline.SET.percentile(50))} at p50 over a raw SET (body parsing and zod validation, the version/timestamps Lua script, JSON); ` +

@@ -11,18 +11,10 @@ export type KeyVerdict = 'ok' | 'missing' | 'wrong';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
- * The accepted API keys, configured only as SHA-256 digests. A presented key is hashed and compared with every
- * digest in constant time (no early exit), so neither the comparison nor the position of a match tells an attacker
- * anything. A key that matched is remembered for the life of this set (a refresh of the keys starts a new one).
+ * The accepted API keys, held only as SHA-256 digests. A presented key is hashed and compared with every digest in
+ * constant time (no early exit), so neither the comparison nor the position of a match tells an attacker anything.
  */
 export class ApiKeys {
-  /**
-   * Keys already found valid, so a client's next requests skip the hash (about a tenth of a request's CPU). Only
-   * keys that matched a digest ever enter, so it holds at most one string per accepted key, and a lookup of a
-   * wrong key — a miss, followed by the hash and the constant-time compare — tells no more than the 403 does.
-   */
-  private readonly accepted = new Set<string>();
-
   private constructor(private readonly digests: readonly Buffer[]) {}
 
   static fromDigests(hexDigests: readonly string[]): ApiKeys {
@@ -35,14 +27,11 @@ export class ApiKeys {
 
   check(presented: string | undefined): KeyVerdict {
     if (presented === undefined || presented === '') return 'missing';
-    if (this.accepted.has(presented)) return 'ok';
     // One-shot hash: about half the CPU of createHash().update().digest(), on every request.
     const digest = hash('sha256', presented, 'buffer');
     let match = 0;
     for (const d of this.digests) match |= timingSafeEqual(digest, d) ? 1 : 0;
-    if (!match) return 'wrong';
-    this.accepted.add(presented);
-    return 'ok';
+    return match ? 'ok' : 'wrong';
   }
 }
 
