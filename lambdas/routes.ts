@@ -13,6 +13,7 @@ import {
   listTrimBody,
   membersBody,
   publishBody,
+  putEntryBody,
   setEntryBody,
   setMembersBody,
   setPopBody,
@@ -90,6 +91,23 @@ const routeTable = [
     handler: 'set-entry',
     summary: 'Create or replace an entry: 201 when created, 200 when replaced; the version grows by one per write',
     body: setEntryBody,
+  },
+  {
+    id: 'putEntry',
+    method: 'PUT',
+    path: '/cache/{key}',
+    handler: 'set-entry',
+    summary: 'Create or replace the entry named by the URL, the value and options in the body (as POST /cache without "key"): 201 or 200',
+    body: putEntryBody,
+  },
+  {
+    id: 'putEntryByQuery',
+    method: 'PUT',
+    path: '/cache',
+    handler: 'set-entry',
+    summary: 'Create or replace the entry named by ?key= (for every key, reserved names and keys with "/" included)',
+    body: putEntryBody,
+    query: [{ name: 'key', required: true, description: 'the key to write' }],
   },
   {
     id: 'deleteEntry',
@@ -313,7 +331,8 @@ const routeTable = [
     summary: 'Add an integer (default 1, negative to decrement) to a counter entry, creating it at 0 (201)',
     body: counterBody,
   },
-  { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl; 404 when there is none' },
+  { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl, tags, ETag; 404 when there is none' },
+  { id: 'deleteCounter', method: 'DELETE', path: '/counters/{key}', handler: 'counters', summary: 'Delete a counter: 204, or 404 when none was there' },
   // --- Pub/sub topics and change events (docs/pubsub.md) ---
   {
     id: 'publishMessage',
