@@ -10,7 +10,7 @@ import { errorBody, REQUEST_ID_HEADER } from './results';
  * route it names (404, 405), the body (413), and the JSON error model for what Node's parser refuses.
  */
 
-/** API Gateway refuses payloads over 10 MB; the servers do the same. */
+/** API Gateway refuses payloads over 10 MB (10 MiB, 10,485,760 bytes); the servers do the same. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /** One resource of the route tree: its routes by method, its literal children, its parameter child. */
