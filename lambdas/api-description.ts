@@ -1,11 +1,11 @@
-import * as z from 'zod';
+import * as z from './core/zod';
 import { errorCodesOf, routes as routeTable, type RouteDefinition } from './routes';
 import { DEFAULT_SCHEMA_LIMITS, toGatewaySchema, type SchemaLimits } from './http/schemas';
 import { ERROR_STATUS, errorModel, type ErrorCode } from './http/response-schemas';
 import { REQUEST_ID_HEADER } from './http/results';
 
 /** The OpenAPI 3.0 schema of an answer's body (`io: output`: what the handler sends). */
-function responseSchema(schema: z.ZodType): Record<string, unknown> {
+function responseSchema(schema: z.core.$ZodType): Record<string, unknown> {
   return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from './core/zod';
 import {
   batchDeleteBody,
   batchGetBody,
@@ -48,7 +48,7 @@ export interface RouteDefinition {
   handler: string;
   summary: string;
   /** Schema of the JSON body, when the route takes one (the handler validates with it, API Gateway's model too). */
-  body?: (limits: SchemaLimits) => z.ZodType;
+  body?: (limits: SchemaLimits) => z.ZodMiniType;
   /** The query parameters the route takes (any other is a 400; reading an undeclared one is a programming error). */
   query?: readonly QueryParameter[];
   /** What a success answers: its statuses, its body's schema (none for 204/304) and whether it carries an ETag. */
@@ -59,7 +59,7 @@ export interface RouteDefinition {
 
 export interface RouteResponse {
   status: readonly (200 | 201 | 204 | 304)[];
-  body?: () => z.ZodType;
+  body?: () => z.ZodMiniType;
   /** The success answers carry `ETag: "<version>"` (and a 304 answers If-None-Match). */
   etag?: boolean;
 }
@@ -70,7 +70,8 @@ const CONSISTENCY_QUERY: QueryParameter = {
   description: '"strong" reads the primary even when replicas serve reads (header x-skycache-consistency works too)',
 };
 
-const routeTable = [
+/** The routes of lambdas/handlers/stats.ts. */
+export const statsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getCacheStats', response: { status: [200], body: R.statsBody },
     method: 'GET',
@@ -81,6 +82,10 @@ const routeTable = [
       '(the fleet\'s metrics, ElastiCache CPU, memory, evictions, connections, replication lag); locally, the counts in Redis and Redis INFO',
     query: [{ name: 'window', required: false, description: 'deployed: 5m, 1h (default) or 24h; anything else is a 400' }],
   },
+]);
+
+/** The routes of lambdas/handlers/get-entry.ts. */
+export const getEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getEntry', response: { status: [200, 304], body: R.entryBody, etag: true }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'WRONG_TYPE'],
     method: 'GET',
@@ -97,6 +102,10 @@ const routeTable = [
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
     query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY],
   },
+]);
+
+/** The routes of lambdas/handlers/set-entry.ts. */
+export const setEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'setEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
     method: 'POST',
@@ -122,6 +131,10 @@ const routeTable = [
     body: putEntryBody,
     query: [{ name: 'key', required: true, description: 'the key to write' }],
   },
+]);
+
+/** The routes of lambdas/handlers/delete-entry.ts. */
+export const deleteEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'deleteEntry', response: { status: [204] }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'PRECONDITION_FAILED'],
     method: 'DELETE',
@@ -137,6 +150,10 @@ const routeTable = [
     summary: 'Delete one entry named by ?key= (for keys that do not fit in a path segment)',
     query: [{ name: 'key', required: true, description: 'the key to delete' }],
   },
+]);
+
+/** The routes of lambdas/handlers/invalidate.ts. */
+export const invalidateRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'invalidate', response: { status: [200], body: R.invalidatedBody },
     method: 'POST',
@@ -145,7 +162,11 @@ const routeTable = [
     summary: 'Remove the listed keys, every key under a literal prefix and/or every entry carrying any listed tag; answers how many were removed',
     body: invalidateBody,
   },
-  // Batches, TTL control (issue 4, docs/entries-advanced.md). Conditional writes and tags extend the routes above.
+]);
+
+// Batches, TTL control (issue 4, docs/entries-advanced.md). Conditional writes and tags extend the routes above.
+/** The routes of lambdas/handlers/batch.ts. */
+export const batchRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'batchGet', response: { status: [200], body: R.batchGetAnswer },
     method: 'POST',
@@ -170,6 +191,10 @@ const routeTable = [
     summary: 'Delete up to 100 keys (one round trip per shard): per key whether it was there',
     body: batchDeleteBody,
   },
+]);
+
+/** The routes of lambdas/handlers/entry-ttl.ts. */
+export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getEntryTtl', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'GET',
@@ -217,7 +242,11 @@ const routeTable = [
     summary: 'Remove the expiry of the key named by ?key=',
     query: [keyQuery('the key to persist')],
   },
-  // --- Data structures: one handler module per type (docs/data-structures.md) ---
+]);
+
+// --- Data structures: one handler module per type (docs/data-structures.md) ---
+/** The routes of lambdas/handlers/lists.ts. */
+export const listsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getListRange', response: { status: [200], body: R.listRangeBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'],
     method: 'GET',
@@ -241,6 +270,10 @@ const routeTable = [
   { id: 'popList', response: { status: [200], body: R.listPopBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/lists/{key}/pop', handler: 'lists', summary: 'Remove and return up to count values from one end', body: listPopBody },
   { id: 'getListSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/lists/{key}/size', handler: 'lists', summary: 'Number of values in a list (0 when there is none)' },
   { id: 'trimList', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/lists/{key}/trim', handler: 'lists', summary: 'Keep only the values from start to stop, inclusive', body: listTrimBody },
+]);
+
+/** The routes of lambdas/handlers/sets.ts. */
+export const setsRoutes = /* @__PURE__ */ routeFamily([
   { id: 'getSetMembers', response: { status: [200], body: R.setMembersAnswer }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'], method: 'GET', path: '/sets/{key}', handler: 'sets', summary: 'Every member of a set with its size and ttl; 404 when there is none' },
   { id: 'deleteSet', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/sets/{key}', handler: 'sets', summary: 'Delete a set: 204, or 404 when none was there' },
   {
@@ -255,6 +288,10 @@ const routeTable = [
   { id: 'containsSetMembers', response: { status: [200], body: R.containsBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/sets/{key}/contains', handler: 'sets', summary: 'Whether each of the given members is in the set', body: membersBody },
   { id: 'getSetSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/sets/{key}/size', handler: 'sets', summary: 'Number of members in a set (0 when there is none)' },
   { id: 'popSetMembers', response: { status: [200], body: R.setPopAnswer }, errors: ['WRONG_TYPE'], method: 'POST', path: '/sets/{key}/pop', handler: 'sets', summary: 'Remove and return up to count random members', body: setPopBody },
+]);
+
+/** The routes of lambdas/handlers/hashes.ts. */
+export const hashesRoutes = /* @__PURE__ */ routeFamily([
   { id: 'getHash', response: { status: [200], body: R.hashBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'], method: 'GET', path: '/hashes/{key}', handler: 'hashes', summary: 'Every field of a hash with its size and ttl; 404 when there is none' },
   { id: 'deleteHash', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/hashes/{key}', handler: 'hashes', summary: 'Delete a hash: 204, or 404 when none was there' },
   {
@@ -276,6 +313,10 @@ const routeTable = [
     body: hashIncrementBody,
   },
   { id: 'getHashSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/hashes/{key}/size', handler: 'hashes', summary: 'Number of fields in a hash (0 when there is none)' },
+]);
+
+/** The routes of lambdas/handlers/sorted-sets.ts. */
+export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getSortedSetRange', response: { status: [200], body: R.zsetRangeBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'],
     method: 'GET',
@@ -336,6 +377,10 @@ const routeTable = [
     ],
   },
   { id: 'getSortedSetSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/zsets/{key}/size', handler: 'sorted-sets', summary: 'Number of members in a sorted set (0 when there is none)' },
+]);
+
+/** The routes of lambdas/handlers/counters.ts. */
+export const countersRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'incrementCounter', response: { status: [200, 201], body: R.counterBody, etag: true }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
@@ -346,7 +391,11 @@ const routeTable = [
   },
   { id: 'getCounter', response: { status: [200], body: R.counterReadBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'WRONG_TYPE'], method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl, tags, ETag; 404 when there is none' },
   { id: 'deleteCounter', response: { status: [204] }, errors: ['NOT_FOUND', 'CONFLICT', 'WRONG_TYPE'], method: 'DELETE', path: '/counters/{key}', handler: 'counters', summary: 'Delete a counter: 204, or 404 when none was there' },
-  // --- Pub/sub topics and change events (docs/pubsub.md) ---
+]);
+
+// --- Pub/sub topics and change events (docs/pubsub.md) ---
+/** The routes of lambdas/handlers/topics.ts. */
+export const topicsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'publishMessage', response: { status: [201], body: R.publishAnswer }, errors: ['WRONG_TYPE'],
     method: 'POST',
@@ -375,7 +424,27 @@ const routeTable = [
       ...subscribeQuery(),
     ],
   },
-] as const satisfies readonly RouteDefinition[];
+]);
+
+/**
+ * The whole table, in the order API Gateway resources and docs/openapi.json list the routes. Each handler module
+ * passes routedHandler its own family's routes (above), so its bundle carries only those and their schemas.
+ */
+const routeTable = /* @__PURE__ */ concatRoutes(
+  statsRoutes,
+  getEntryRoutes,
+  setEntryRoutes,
+  deleteEntryRoutes,
+  invalidateRoutes,
+  batchRoutes,
+  entryTtlRoutes,
+  listsRoutes,
+  setsRoutes,
+  hashesRoutes,
+  sortedSetsRoutes,
+  countersRoutes,
+  topicsRoutes,
+);
 
 /** Every route of the API. */
 export const routes: readonly RouteDefinition[] = routeTable;
@@ -386,7 +455,7 @@ export type RouteId = TableRoute['id'];
 /** The body a route's schema produces (undefined for a route without a body). */
 export type BodyOf<Id extends RouteId> =
   Extract<TableRoute, { id: Id }> extends { body: (limits: SchemaLimits) => infer S }
-    ? S extends z.ZodType
+    ? S extends z.ZodMiniType
       ? z.output<S>
       : never
     : undefined;
@@ -445,6 +514,18 @@ const WRITING_GETS = new Set(['subscribeTopic', 'subscribeChanges']);
  */
 export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
   return (route.method === 'GET' && !WRITING_GETS.has(route.id)) || READING_POSTS.has(route.id);
+}
+
+/**
+ * One handler module's routes, typed as written (ids, methods and bodies as literals). A call marked pure, so a
+ * bundle that does not use a family's routes leaves them out (an array literal that spreads another would stay).
+ */
+function routeFamily<const T extends readonly RouteDefinition[]>(family: T): T {
+  return family;
+}
+
+function concatRoutes<const T extends readonly (readonly RouteDefinition[])[]>(...families: T): readonly T[number][number][] {
+  return families.flat();
 }
 
 /** The distinct handler modules, one Lambda function each. */

@@ -2,6 +2,11 @@ import { CacheError } from '../core/errors';
 import { etagOf } from '../http/etag';
 import { json } from '../http/results';
 import { routedHandler } from '../http/middleware';
+import { countersRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore, counterStore } from '../stores/entries';
+
+provideStores(entryStore, counterStore);
 
 /** POST, GET and DELETE /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -37,4 +42,4 @@ export const handler = routedHandler({
       return json(204);
     },
   },
-});
+}, countersRoutes);

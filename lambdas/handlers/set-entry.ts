@@ -3,7 +3,9 @@ import { CacheError } from '../core/errors';
 import { etagOf, ifMatchCondition, NO_VERSION, parseEtags, preconditionFailed } from '../http/etag';
 import { json, type HttpResult } from '../http/results';
 import { routedHandler, type Operation, type RouteRequest } from '../http/middleware';
-import type { BodyOf } from '../routes';
+import { setEntryRoutes, type BodyOf } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 type WriteBody = BodyOf<'putEntry'>;
 
@@ -62,4 +64,6 @@ const put: Operation<WriteBody> = {
   handle: async (request) => writeEntry(request.key(), request.body, request as RouteRequest<unknown>),
 };
 
-export const handler = routedHandler({ setEntry: post, putEntry: put, putEntryByQuery: put });
+provideStores(entryStore);
+
+export const handler = routedHandler({ setEntry: post, putEntry: put, putEntryByQuery: put }, setEntryRoutes);

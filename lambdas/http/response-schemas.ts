@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../core/zod';
 import type { CacheErrorCode } from '../core/errors';
 import { STATUS_OF } from './results';
 
