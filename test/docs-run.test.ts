@@ -59,6 +59,46 @@ function problemsOf(example: DocExample, answer: { status: number; body: string 
   return [...problems, ...compareBodies(shown, actual, bindings, '$', '', expected.anyOrder)];
 }
 
+describe('the conventions of shown answers', () => {
+  test('placeholders bind to the real numbers, and then stand for them', () => {
+    const b = new Bindings();
+    expect(compareBodies({ version: 1795891674481581, ttl: 300, at: '2026-11-27T05:01:48.688Z' }, { version: 42000000000000, ttl: 298, at: '2030-01-01T00:00:00.000Z' }, b)).toEqual([]);
+    expect(b.apply('If-Match: "1795891674481581"')).toBe('If-Match: "42000000000000"');
+    expect(compareBodies({ message: 'at version 1795891674481581, not 1795891674481582' }, { message: 'at version 42000000000000, not 42000000000001' }, b)).toEqual([]);
+    expect(compareBodies({ version: 1795891674481582 }, { version: 42000000000002 }, b)).toHaveLength(1);
+    expect(compareBodies({ ttl: 300 }, { ttl: 280 }, b)).toHaveLength(1);
+  });
+
+  test('"…" stands for any value, any further keys or items; anything else must be shown', () => {
+    const b = new Bindings();
+    expect(compareBodies({ a: '…', '…': '…' }, { a: [1], b: 2 }, b)).toEqual([]);
+    expect(compareBodies([1, '…'], [1, 2, 3], b)).toEqual([]);
+    expect(compareBodies({ a: 1 }, { a: 1, tags: [] }, b)).toEqual(['$.tags: in the answer ([]), not shown']);
+    expect(compareBodies({ members: ['a', 'b'] }, { members: ['b', 'a'] }, b, '$', '', true)).toEqual([]);
+    expect(compareBodies({ members: ['a', 'b'] }, { members: ['b', 'a'] }, b)).toHaveLength(2);
+  });
+
+  test('a curl against the local server is in a block that runs, or one marked as not run', () => {
+    const unmarked: string[] = [];
+    for (const { path } of documents) {
+      const lines = readFileSync(join(ROOT, path), 'utf8').split('\n');
+      let fence: string | undefined;
+      let opened = 0;
+      lines.forEach((line, i) => {
+        if (/^```/.test(line)) {
+          if (fence === undefined) [fence, opened] = [line.slice(3).trim(), i];
+          else fence = undefined;
+          return;
+        }
+        const local = /\bcurl\b.*(\$SKYCACHE|127\.0\.0\.1:3000|localhost:3000)/.test(line);
+        const marked = /<!--\s*not run:/.test(lines.slice(0, opened).reverse().find((l) => l.trim() !== '') ?? '');
+        if (fence !== undefined && local && fence !== 'bash' && !marked) unmarked.push(`${path}:${i + 1}`);
+      });
+    }
+    expect(unmarked).toEqual([]);
+  });
+});
+
 test('the docs have runnable examples (README, api, entries-advanced, data-structures, pubsub)', () => {
   expect(runnable.map((d) => d.path)).toEqual(
     expect.arrayContaining(['README.md', 'docs/api.md', 'docs/entries-advanced.md', 'docs/data-structures.md', 'docs/pubsub.md']),
