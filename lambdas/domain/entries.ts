@@ -16,8 +16,9 @@ export interface Entry {
   /** Whole seconds left before expiry, or null when the entry never expires. */
   ttl: number | null;
   version: number;
-  createdAt: string;
-  updatedAt: string;
+  /** Null for a plain string another Redis client wrote: it has no history. */
+  createdAt: string | null;
+  updatedAt: string | null;
   /** Tags given at the last write (empty when none). */
   tags: string[];
 }
@@ -26,7 +27,8 @@ export interface WriteResult {
   created: boolean;
   key: string;
   version: number;
-  ttl: number;
+  /** Whole seconds left after this write; null when it never expires (a keepTtl write of a persisted entry). */
+  ttl: number | null;
   createdAt: string;
   updatedAt: string;
   /** The entry's tags after this write. */
@@ -61,6 +63,8 @@ export type WriteCondition = { ifAbsent: true } | { ifPresent: true } | { ifVers
 
 export interface SetOptions {
   tags?: readonly string[];
+  /** Keep the expiry (and stored TTL) of the entry being replaced, as Redis's KEEPTTL; a new entry gets the ttl given. */
+  keepTtl?: boolean;
   condition?: WriteCondition;
   /** The tags' cluster directories already list this entry's slot (a batch registers all its items at once). */
   tagsRegistered?: boolean;
@@ -133,9 +137,20 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
   const value = version === undefined ? NOT_JSON : parseJson(valueJson);
   if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
-    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '', tags: [] };
+    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: null, updatedAt: null, tags: [] };
   }
   return new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+}
+
+/**
+ * The length of the value's JSON text in a stored entry (the whole string for one another client wrote): what a
+ * batch read counts against BATCH_MAX_BYTES, as a batch write counts the values it writes.
+ */
+export function storedValueLength(raw: string): number {
+  const header = HEADER.exec(raw) ?? TAGS_HEADER.exec(raw);
+  if (header) return raw.length - header[0].length - Number(header[header.length - 1]);
+  const first = FIRST_HEADER.exec(raw);
+  return raw.length - (first ? first[0].length : 0);
 }
 
 /** An entry decoded from Redis that keeps its value's JSON text as stored, for entryJson. */
@@ -333,26 +348,27 @@ export class EntryStore extends RedisStore {
     const now = Date.now();
     const rk = entryKey(key);
     const ttlMs = this.ttlMs(ttl);
-    // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry.
-    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, ttlMs);
+    // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry. With
+    // keepTtl the expiry kept is unknown here: the directory entry is registered without one (harmless, see tags.ts).
+    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, options.keepTtl ? -1 : ttlMs);
     const reply = (await this.run(rk, () =>
       withScripts(this.redis).skycacheSet(
         rk,
         json,
-        ttlMs,
+        options.keepTtl ? `keep:${ttlMs}` : ttlMs,
         now,
         conditionArg(options.condition),
         encodeTags(tags),
         tagIndexPrefix(rk, this.clustered),
       ),
-    )) as [string, number, string, number];
+    )) as [string, number, string, number, number];
     if (reply[0] !== 'OK') throw conditionError(key, options.condition!, Number(reply[1]));
-    const [, version, createdMs, existed] = reply;
+    const [, version, createdMs, existed, pttl] = reply;
     return {
       created: Number(existed) === 0,
       key,
       version: Number(version),
-      ttl,
+      ttl: options.keepTtl ? ttlSecondsOf(Number(pttl)) : ttl,
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
       tags,
@@ -371,9 +387,9 @@ export class EntryStore extends RedisStore {
     )) as [string, number];
     if (status !== 'OK') {
       const current = Number(result) < 0 ? null : Number(result);
-      throw new CacheError('VERSION_CONFLICT', `entry "${key}" is at version ${current ?? '(absent)'}, not ${expected}`, {
-        currentVersion: current,
-      });
+      const ifVersion = options.ifVersion!;
+      if (ifVersion === '*') throw new CacheError('NOT_FOUND', `no entry for key "${key}"`, { currentVersion: null });
+      throw versionConflict(key, current, ifVersion);
     }
     return Number(result) > 0;
   }
@@ -473,11 +489,13 @@ export function conditionError(key: string, condition: WriteCondition, current: 
     return new CacheError('CONFLICT', `entry "${key}" already exists (version ${currentVersion})`, { currentVersion });
   }
   if ('ifPresent' in condition) {
-    return new CacheError('NOT_FOUND', `no entry for key "${key}" (ifPresent)`, { currentVersion });
+    return new CacheError('NOT_FOUND', `no entry for key "${key}" to replace`, { currentVersion });
   }
-  return new CacheError(
-    'VERSION_CONFLICT',
-    `entry "${key}" is at version ${currentVersion ?? '(absent)'}, not ${condition.ifVersion}`,
-    { currentVersion, expectedVersion: condition.ifVersion },
-  );
+  return versionConflict(key, currentVersion, condition.ifVersion);
+}
+
+/** A write or delete that named a version the entry is not at (`current` null: there is no entry). */
+function versionConflict(key: string, current: number | null, expected: number): CacheError {
+  const state = current === null ? `there is no entry for key "${key}"` : `entry "${key}" is at version ${current}`;
+  return new CacheError('VERSION_CONFLICT', `${state}, not at version ${expected}`, { currentVersion: current, expectedVersion: expected });
 }

@@ -191,6 +191,7 @@ export function routedHandler(operations: Operations, table: readonly RouteDefin
 export async function runOperation({ route, operation: spec }: BoundOperation, event: RouteInput): Promise<HttpResult> {
   // Built once per process: later requests skip the await (a microtask turn each).
   const svc = builtServices() ?? (await readyServices());
+  refuseUnknownQuery(route, event.queryStringParameters);
   let body: unknown = undefined;
   if (route.body) {
     const input = parseJsonBody(event);
@@ -211,7 +212,7 @@ export async function runOperation({ route, operation: spec }: BoundOperation, e
       if (raw === undefined || raw === null) throw new CacheError('INVALID_KEY', `the "${name}" parameter is required`);
       const checked = schemaFor(keySchema, svc.schemaLimits).safeParse(raw);
       if (!checked.success) {
-        throw new CacheError('INVALID_KEY', `${name}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+        throw new CacheError('INVALID_KEY', `${name}: ${[...new Set(checked.error.issues.map((i) => i.message))].join('; ')}`);
       }
       return checked.data;
     },
@@ -227,6 +228,26 @@ export async function runOperation({ route, operation: spec }: BoundOperation, e
   const budget = spec.keyspaceWide ? Math.max(svc.config.redisTimeoutMs, event.remainingMs() - ANSWER_MARGIN_MS) : svc.config.redisTimeoutMs;
   if ((spec.needsRedis?.(svc) ?? true) && svc.redis.status !== 'ready') await whenReady(svc.redis, svc.config.redisTimeoutMs);
   return withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
+}
+
+/**
+ * The query parameters a route takes: those the route table declares, and its path parameters' names (the `?key=`
+ * form of every keyed route). Any other is refused, as an unknown body field is: a misspelt `withscores=true` would
+ * otherwise be ignored without a word.
+ */
+const queryNamesOf = new WeakMap<RouteDefinition, Set<string>>();
+function refuseUnknownQuery(route: RouteDefinition, query: RouteInput['queryStringParameters']): void {
+  if (!query) return;
+  let known = queryNamesOf.get(route);
+  if (!known) {
+    known = new Set([...(route.query ?? []).map((q) => q.name), ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])]);
+    queryNamesOf.set(route, known);
+  }
+  const unknown = Object.keys(query).filter((name) => !known.has(name));
+  if (unknown.length) {
+    const takes = known.size ? `this route takes ${[...known].map((n) => `"${n}"`).join(', ')}` : 'this route takes none';
+    throw new CacheError('VALIDATION_FAILED', `unknown query parameter(s) ${unknown.map((n) => `"${n}"`).join(', ')} (${takes})`);
+  }
 }
 
 /**
