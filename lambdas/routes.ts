@@ -56,6 +56,18 @@ const CONSISTENCY_QUERY: QueryParameter = {
   description: '"strong" reads the primary even when replicas serve reads (header x-skycache-consistency works too)',
 };
 
+/** Issue 13 (docs/client.md): stale reads within grace, and leases that let one caller fill a miss. */
+const GRACE_AND_LEASE_QUERY: QueryParameter[] = [
+  { name: 'allowStale', required: false, description: 'true: answer an entry past its ttl within its grace too, marked "stale": true (else it reads as a miss)' },
+  {
+    name: 'lease',
+    required: false,
+    description:
+      'milliseconds (1-300000): on a miss or a stale entry, one caller at a time gets a lease token to fill it (404 details.lease, or "lease" beside the stale entry); ' +
+      'the others get 404 FILLING with details.retryAfterMs, or the stale entry. A read with a lease runs on the primary (it may write the lease)',
+  },
+];
+
 const routeTable = [
   {
     id: 'getCacheStats',
@@ -73,7 +85,7 @@ const routeTable = [
     path: '/cache/{key}',
     handler: 'get-entry',
     summary: 'Read one entry: value, remaining ttl, version, tags and timestamps, ETag = version; 404 on a miss, 304 on If-None-Match',
-    query: [...readOptions(false), CONSISTENCY_QUERY],
+    query: [...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
   },
   {
     id: 'getEntryByQuery',
@@ -81,7 +93,7 @@ const routeTable = [
     path: '/cache',
     handler: 'get-entry',
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
-    query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY],
+    query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
   },
   {
     id: 'setEntry',

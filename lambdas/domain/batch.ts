@@ -46,7 +46,12 @@ function wrongType(actualType: string): ItemError {
  * Reads every key with one read-only script per slot (a replica may serve it when replicas serve reads). Refuses
  * (413) an answer over BATCH_MAX_BYTES.
  */
-export async function getMany(store: EntryStore, keys: readonly string[], consistency?: ReadConsistency): Promise<BatchGetItem[]> {
+export async function getMany(
+  store: EntryStore,
+  keys: readonly string[],
+  consistency?: ReadConsistency,
+  options: { allowStale?: boolean } = {},
+): Promise<BatchGetItem[]> {
   const reader = store.readerFor(consistency);
   const unique = [...new Set(keys)];
   const found = new Map<string, BatchGetItem>();
@@ -65,7 +70,9 @@ export async function getMany(store: EntryStore, keys: readonly string[], consis
           bytes += reply[0].length;
           // pttl -3: the entry carries its expiry (decodeEntry reads it from there).
           const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
-          found.set(key, { key, found: true, ...entry });
+          // Past its TTL within its grace (issue 13): found only for a caller that accepts stale data.
+          if (entry.stale && !options.allowStale) found.set(key, { key, found: false });
+          else found.set(key, { key, found: true, ...entry });
         }
       });
     }),

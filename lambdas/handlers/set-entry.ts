@@ -27,7 +27,13 @@ const write: Operation<BodyOf<'setEntry'>> = {
     }
     let result;
     try {
-      result = await services.entries.set(body.key, body.value, body.ttl, { tags: body.tags, condition });
+      result = await services.entries.set(body.key, body.value, body.ttl, {
+        tags: body.tags,
+        condition,
+        graceSeconds: body.grace,
+        leaseToken: body.lease,
+        externalVersion: body.externalVersion,
+      });
     } catch (e) {
       // A refused HTTP precondition is a 412, whatever the state that refused it.
       if (fromHeader && e instanceof CacheError && ['CONFLICT', 'NOT_FOUND', 'VERSION_CONFLICT'].includes(e.code) && e.details) {

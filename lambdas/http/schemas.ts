@@ -139,10 +139,33 @@ export const setEntryBody = (limits: SchemaLimits) =>
       ifVersion: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').optional(),
       /** `replicated`: answer after a replica has the write too (WAIT), or say it did not in time. */
       durability: z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' }).optional(),
+      ...leaseWriteShape(limits),
     })
     .refine((b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1, {
       message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"',
-    });
+    })
+    .check(
+      z.refine((b) => b.externalVersion === undefined || [b.ifAbsent, b.ifPresent, b.ifVersion].every((c) => c === undefined), {
+        message: '"externalVersion" is a condition of its own: give it without "ifAbsent", "ifPresent" or "ifVersion"',
+      }),
+    );
+
+/** Issue 13 (docs/client.md): what a write may add for grace, leases and versions given by the source of truth. */
+function leaseWriteShape(limits: SchemaLimits) {
+  return {
+    /** Seconds after the TTL during which the entry is still served, marked stale, to readers that accept it. */
+    grace: z.optional(ttlSchema(limits)),
+    /** The token of a lease granted by a read (?lease=): the write fills the entry only while that lease is current. */
+    lease: z.optional(z.string({ error: 'must be the token a read granted' }).check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'))),
+    /** The version to store, from the source of truth: written only when the stored version is lower (or none is stored). */
+    externalVersion: z.optional(
+      z.number({ error: 'must be a whole number' }).check(
+        z.refine(Number.isSafeInteger, { message: 'must be a whole number within 2^53-1' }),
+        z.gte(1, { message: 'must be at least 1' }),
+      ),
+    ),
+  };
+}
 
 export const invalidateBody = (limits: SchemaLimits) =>
   z
@@ -173,7 +196,12 @@ function batchKeys(limits: SchemaLimits) {
     .max(maxBatchItems, `must name at most ${maxBatchItems} keys (the batch limit)`);
 }
 
-export const batchGetBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
+export const batchGetBody = (limits: SchemaLimits) =>
+  z.strictObject({
+    keys: batchKeys(limits),
+    /** Issue 13: answer entries past their TTL within their grace too (marked stale); without, they read as missing. */
+    allowStale: z.optional(z.boolean({ error: 'must be true or false' })),
+  });
 export const batchDeleteBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
 
 export const batchSetBody = (limits: SchemaLimits) => {
