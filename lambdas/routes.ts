@@ -8,6 +8,7 @@ import {
   hashIncrementBody,
   hashSetBody,
   invalidateBody,
+  releaseLeaseBody,
   listPopBody,
   listPushBody,
   listTrimBody,
@@ -102,6 +103,14 @@ const routeTable = [
     handler: 'set-entry',
     summary: 'Create or replace an entry: 201 when created, 200 when replaced; the version grows by one per write',
     body: setEntryBody,
+  },
+  {
+    id: 'releaseLease',
+    method: 'POST',
+    path: '/cache/lease/release',
+    handler: 'set-entry',
+    summary: 'Give up a lease a read granted (?lease=), e.g. when loading the value failed: 204, or 409 LEASE_CONFLICT when it is no longer this token\'s',
+    body: releaseLeaseBody,
   },
   {
     id: 'deleteEntry',

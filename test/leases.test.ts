@@ -136,6 +136,14 @@ describe.each(['single node', 'cluster'] as const)('leases and grace on a %s', (
     expect(next.body.error.details.lease.token).not.toBe(short.token);
   });
 
+  test('a holder may give its lease up; the next caller then gets one at once', async () => {
+    const { token } = (await read('r', '?lease=60000')).body.error.details.lease;
+    expect((await call('POST', '/cache/lease/release', { key: 'r', token: 'other' })).status).toBe(409);
+    expect((await call('POST', '/cache/lease/release', { key: 'r', token })).status).toBe(204);
+    expect((await call('POST', '/cache/lease/release', { key: 'r', token })).body.error.code).toBe('LEASE_CONFLICT');
+    expect((await read('r', '?lease=60000')).body.error.details.lease.token).not.toBe(token);
+  });
+
   test('a plain write or a delete ends the lease: a fill loaded before it is refused', async () => {
     const { token } = (await read('w', '?lease=5000')).body.error.details.lease;
     expect((await write({ key: 'w', value: 'newer' })).status).toBe(201);

@@ -337,6 +337,13 @@ export class EntryStore extends RedisStore {
 
 
 
+  /** Gives up a lease (issue 13): true when it was this token's and is now gone, false when it was not current. */
+  async releaseLease(key: string, token: string): Promise<boolean> {
+    const rk = entryKey(key);
+    const lk = leaseKey(rk, this.clustered);
+    return Number(await this.run(rk, () => withScripts(this.redis).skycacheReleaseLease(lk, token))) === 1;
+  }
+
   /**
    * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this process made on the key's
    * primary, the key's last write included. Replication stays asynchronous: this narrows, not closes, the window

@@ -338,6 +338,18 @@ if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then token = ARGV[2]
 return {state, raw or '', pttl, token, redis.call('PTTL', KEYS[2]), now}
 `),
   },
+  /**
+   * Ends a lease its holder gives up (a loader that failed), so the next caller need not wait for it to expire.
+   * KEYS: the lease key. ARGV: token. Returns 1 when the lease was this token's (and is gone), else 0.
+   */
+  skycacheReleaseLease: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('UNLINK', KEYS[1])
+return 1
+`,
+  },
   skycacheIncrement: {
     numberOfKeys: 1,
     lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd'], `

@@ -53,4 +53,12 @@ const write: Operation<BodyOf<'setEntry'>> = {
   },
 };
 
-export const handler = routedHandler({ setEntry: write });
+/** POST /cache/lease/release {key, token} (issue 13) */
+const releaseLease: Operation<BodyOf<'releaseLease'>> = {
+  handle: async ({ body, services }) => {
+    if (await services.entries.releaseLease(body.key, body.token)) return json(204);
+    throw new CacheError('LEASE_CONFLICT', `the lease on "${body.key}" is not this token's (it expired or was ended by a write); nothing was released`);
+  },
+};
+
+export const handler = routedHandler({ setEntry: write, releaseLease });

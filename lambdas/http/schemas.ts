@@ -150,13 +150,21 @@ export const setEntryBody = (limits: SchemaLimits) =>
       }),
     );
 
+/** Issue 13: gives up a lease (a loader that failed), so other callers need not wait for it to expire. */
+export const releaseLeaseBody = (limits: SchemaLimits) =>
+  z.strictObject({ key: keySchema(limits), token: leaseToken() });
+
+/** A lease token as a read granted it. */
+const leaseToken = () =>
+  z.string({ error: 'must be the token a read granted' }).check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'));
+
 /** Issue 13 (docs/client.md): what a write may add for grace, leases and versions given by the source of truth. */
 function leaseWriteShape(limits: SchemaLimits) {
   return {
     /** Seconds after the TTL during which the entry is still served, marked stale, to readers that accept it. */
     grace: z.optional(ttlSchema(limits)),
     /** The token of a lease granted by a read (?lease=): the write fills the entry only while that lease is current. */
-    lease: z.optional(z.string({ error: 'must be the token a read granted' }).check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'))),
+    lease: z.optional(leaseToken()),
     /** The version to store, from the source of truth: written only when the stored version is lower (or none is stored). */
     externalVersion: z.optional(
       z.number({ error: 'must be a whole number' }).check(
