@@ -372,6 +372,8 @@ export const routes: readonly RouteDefinition[] = routeTable;
 type TableRoute = (typeof routeTable)[number];
 /** The id of a route in the table. */
 export type RouteId = TableRoute['id'];
+/** A route of the table by id, with its literal method and path (the typed client, client/, is checked against these). */
+export type RouteOf<Id extends RouteId> = Extract<TableRoute, { id: Id }>;
 /** The body a route's schema produces (undefined for a route without a body). */
 export type BodyOf<Id extends RouteId> =
   Extract<TableRoute, { id: Id }> extends { body: (limits: SchemaLimits) => infer S }

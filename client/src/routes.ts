@@ -1,0 +1,63 @@
+import type { RouteId, RouteOf } from '../../lambdas/routes.js';
+
+/**
+ * Method and path of every route, as the client sends them. Checked at compile time against the server's route
+ * table (lambdas/routes.ts): a route added, removed or changed there fails the typecheck here until this follows.
+ */
+export const ROUTES = {
+  getCacheStats: ['GET', '/cache/stats'],
+  getEntry: ['GET', '/cache/{key}'],
+  getEntryByQuery: ['GET', '/cache'],
+  setEntry: ['POST', '/cache'],
+  releaseLease: ['POST', '/cache/lease/release'],
+  deleteEntry: ['DELETE', '/cache/{key}'],
+  deleteEntryByQuery: ['DELETE', '/cache'],
+  invalidate: ['POST', '/cache/invalidate'],
+  batchGet: ['POST', '/cache/batch/get'],
+  batchSet: ['POST', '/cache/batch/set'],
+  batchDelete: ['POST', '/cache/batch/delete'],
+  getEntryTtl: ['GET', '/cache/{key}/ttl'],
+  touchEntry: ['PUT', '/cache/{key}/ttl'],
+  persistEntry: ['DELETE', '/cache/{key}/ttl'],
+  getEntryTtlByQuery: ['GET', '/cache/ttl'],
+  touchEntryByQuery: ['PUT', '/cache/ttl'],
+  persistEntryByQuery: ['DELETE', '/cache/ttl'],
+  getListRange: ['GET', '/lists/{key}'],
+  deleteList: ['DELETE', '/lists/{key}'],
+  pushList: ['POST', '/lists/{key}/push'],
+  popList: ['POST', '/lists/{key}/pop'],
+  getListSize: ['GET', '/lists/{key}/size'],
+  trimList: ['POST', '/lists/{key}/trim'],
+  getSetMembers: ['GET', '/sets/{key}'],
+  deleteSet: ['DELETE', '/sets/{key}'],
+  addSetMembers: ['POST', '/sets/{key}/add'],
+  removeSetMembers: ['POST', '/sets/{key}/remove'],
+  containsSetMembers: ['POST', '/sets/{key}/contains'],
+  getSetSize: ['GET', '/sets/{key}/size'],
+  popSetMembers: ['POST', '/sets/{key}/pop'],
+  getHash: ['GET', '/hashes/{key}'],
+  deleteHash: ['DELETE', '/hashes/{key}'],
+  setHashFields: ['POST', '/hashes/{key}/set'],
+  getHashFields: ['POST', '/hashes/{key}/get'],
+  removeHashFields: ['POST', '/hashes/{key}/remove'],
+  incrementHashField: ['POST', '/hashes/{key}/increment'],
+  getHashSize: ['GET', '/hashes/{key}/size'],
+  getSortedSetRange: ['GET', '/zsets/{key}'],
+  getSortedSetRangeByScore: ['GET', '/zsets/{key}/by-score'],
+  deleteSortedSet: ['DELETE', '/zsets/{key}'],
+  addSortedSetMembers: ['POST', '/zsets/{key}/add'],
+  removeSortedSetMembers: ['POST', '/zsets/{key}/remove'],
+  rankSortedSetMember: ['POST', '/zsets/{key}/rank'],
+  scoreSortedSetMembers: ['POST', '/zsets/{key}/scores'],
+  incrementSortedSetMember: ['POST', '/zsets/{key}/increment'],
+  countSortedSetMembers: ['GET', '/zsets/{key}/count'],
+  getSortedSetSize: ['GET', '/zsets/{key}/size'],
+  incrementCounter: ['POST', '/counters/{key}'],
+  getCounter: ['GET', '/counters/{key}'],
+  publishMessage: ['POST', '/topics/{topic}/messages'],
+  subscribeTopic: ['GET', '/topics/{topic}/messages'],
+  subscribeChanges: ['GET', '/changes'],
+} as const satisfies { [Id in RouteId]: readonly [RouteOf<Id>['method'], RouteOf<Id>['path']] };
+
+/** The names of a path's `{parameters}`. */
+export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | PathParams<Rest> : never;
