@@ -180,6 +180,8 @@ export class WriteBehind<T> {
   /** Acknowledged, not yet persisted; a later set of the same key replaces its value (its place is kept). */
   private readonly queue = new Map<string, T>();
   private readonly failed: { key: string; value: T }[] = [];
+  /** Per key, the set in progress (the cache write before its acknowledgement). */
+  private readonly writing = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private closed = false;
@@ -197,14 +199,31 @@ export class WriteBehind<T> {
     return this.queue.size;
   }
 
-  /** Writes the cache, then queues the value for the source of truth; resolves once acknowledged. */
-  async set(key: string, value: T, options: CallOptions = {}): Promise<void> {
-    if (this.closed) throw new Error('this write-behind queue is closed');
+  /**
+   * Writes the cache, then queues the value for the source of truth; resolves once acknowledged. Sets of one key
+   * run one after another, in call order, so the cache and the source end with the same (last) value.
+   */
+  set(key: string, value: T, options: CallOptions = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('this write-behind queue is closed'));
     const limit = this.options.maxQueue ?? 1000;
-    if (!this.queue.has(key) && this.queue.size >= limit) throw new WriteBehindFullError(limit);
-    await this.client.set(key, value, { ...options, ttl: this.options.ttl });
-    this.queue.set(key, value);
-    if (this.queue.size >= (this.options.flushSize ?? 100)) void this.flush().catch(() => undefined);
+    if (!this.queue.has(key) && !this.writing.has(key) && this.queue.size + this.writing.size >= limit) {
+      return Promise.reject(new WriteBehindFullError(limit));
+    }
+    const previous = this.writing.get(key) ?? Promise.resolve();
+    const write = previous
+      .catch(() => undefined)
+      .then(async () => {
+        await this.client.set(key, value, { ...options, ttl: this.options.ttl });
+        this.queue.set(key, value);
+        if (this.queue.size >= (this.options.flushSize ?? 100)) void this.flush().catch(() => undefined);
+      });
+    const settled = write.finally(() => {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
+    });
+    // Its failure is the caller's (returned below); this copy only orders the next set of the key.
+    settled.catch(() => undefined);
+    this.writing.set(key, settled);
+    return write;
   }
 
   /** Persists what waits now (one batch after another); throws WriteBehindError for items given up. */
@@ -222,6 +241,8 @@ export class WriteBehind<T> {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    // Sets still writing the cache are acknowledged by the time they resolve: wait for them, then persist.
+    await Promise.allSettled([...this.writing.values()]);
     await this.flush();
   }
 
