@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from './core/zod';
 import {
   batchDeleteBody,
   batchGetBody,
@@ -46,7 +46,7 @@ export interface RouteDefinition {
   handler: string;
   summary: string;
   /** Schema of the JSON body, when the route takes one (the handler validates with it, API Gateway's model too). */
-  body?: (limits: SchemaLimits) => z.ZodType;
+  body?: (limits: SchemaLimits) => z.ZodMiniType;
   /** The query parameters the handler may read (any other is a programming error, answered 500). */
   query?: readonly QueryParameter[];
 }
@@ -377,7 +377,7 @@ export type RouteOf<Id extends RouteId> = Extract<TableRoute, { id: Id }>;
 /** The body a route's schema produces (undefined for a route without a body). */
 export type BodyOf<Id extends RouteId> =
   Extract<TableRoute, { id: Id }> extends { body: (limits: SchemaLimits) => infer S }
-    ? S extends z.ZodType
+    ? S extends z.ZodMiniType
       ? z.output<S>
       : never
     : undefined;

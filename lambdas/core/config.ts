@@ -1,5 +1,5 @@
 import type { ClusterNode } from 'ioredis';
-import * as z from 'zod';
+import * as z from './zod';
 import type { ReadPreference, RedisConnectionSettings } from './redis';
 
 /**
@@ -116,7 +116,9 @@ export interface RuntimeConfig extends RuntimeSettings {
 
 export type HitSinkName = 'metrics' | 'redis';
 
-const setting = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+const setting = (min: number, fallback: number) => z._default(z.coerce.number().check(z.int(), z.minimum(min)), fallback);
+/** A setting with an upper bound too. */
+const boundedSetting = (min: number, fallback: number, max: number) => z.pipe(setting(min, fallback), z.number().check(z.maximum(max)));
 
 const runtimeConfigSchema = z.object({
   [ENV.defaultTtlSeconds]: setting(1, 3600),
@@ -126,17 +128,16 @@ const runtimeConfigSchema = z.object({
   [ENV.maxInvalidateKeys]: setting(1, 1000),
   [ENV.redisTimeoutMs]: setting(50, 2000),
   [ENV.retryAfterSeconds]: setting(1, 1),
-  [ENV.topicMaxMessageBytes]: setting(1, 64 * 1024).pipe(z.number().max(1024 * 1024)),
-  [ENV.topicRetentionMessages]: setting(1, 10_000).pipe(z.number().max(10_000_000)),
-  [ENV.topicRetentionSeconds]: setting(1, 24 * 3600).pipe(z.number().max(30 * 24 * 3600)),
-  [ENV.topicIdleSeconds]: setting(1, 7 * 24 * 3600).pipe(z.number().max(365 * 24 * 3600)),
-  [ENV.topicMaxWaitSeconds]: setting(0, 20).pipe(z.number().max(25)),
-  [ENV.changeEvents]: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
-  [ENV.hitCounts]: z
-    .string()
-    .regex(/^\s*(off|(metrics|redis)(\s*,\s*(metrics|redis))*)?\s*$/, 'a comma list of metrics and redis, or off')
-    .optional(),
-  [ENV.cacheNodeIds]: z.string().optional(),
+  [ENV.topicMaxMessageBytes]: boundedSetting(1, 64 * 1024, 1024 * 1024),
+  [ENV.topicRetentionMessages]: boundedSetting(1, 10_000, 10_000_000),
+  [ENV.topicRetentionSeconds]: boundedSetting(1, 24 * 3600, 30 * 24 * 3600),
+  [ENV.topicIdleSeconds]: boundedSetting(1, 7 * 24 * 3600, 365 * 24 * 3600),
+  [ENV.topicMaxWaitSeconds]: boundedSetting(0, 20, 25),
+  [ENV.changeEvents]: z._default(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
+  [ENV.hitCounts]: z.optional(
+    z.string().check(z.regex(/^\s*(off|(metrics|redis)(\s*,\s*(metrics|redis))*)?\s*$/, 'a comma list of metrics and redis, or off')),
+  ),
+  [ENV.cacheNodeIds]: z.optional(z.string()),
 });
 
 function hitSinksOf(raw: string | undefined, inLambda: boolean): HitSinkName[] {

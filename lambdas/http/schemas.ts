@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from '../core/zod';
 
 /**
  * One schema per request. The handlers validate with these; the CDK API construct turns the body schemas into
  * API Gateway models (toGatewaySchema) and docs/api.md is written from the same route table.
+ * Written with zod's `zod/mini` API (see lambdas/core/zod.ts).
  */
 export interface SchemaLimits {
   maxTtlSeconds: number;
@@ -51,13 +52,14 @@ const isWellFormed = (s: string) => !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\
 
 /** Text of at most `maxBytes` bytes of UTF-8 that has a UTF-8 form: keys, tags and hash field names. */
 function utf8Text(maxBytes: number, options: { nonEmpty?: boolean } = {}) {
-  const text = z.string({ error: 'must be a string' });
   const tooLong = `must be at most ${maxBytes} bytes of UTF-8`;
-  return (options.nonEmpty ? text.min(1, 'must not be empty') : text)
+  return z.string({ error: 'must be a string' }).check(
+    ...(options.nonEmpty ? [z.minLength(1, 'must not be empty')] : []),
     // maxLength bounds characters for API Gateway; the refinement bounds bytes exactly.
-    .max(maxBytes, tooLong)
-    .refine((s) => Buffer.byteLength(s, 'utf8') <= maxBytes, { message: tooLong })
-    .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' });
+    z.maxLength(maxBytes, tooLong),
+    z.refine((s: string) => Buffer.byteLength(s, 'utf8') <= maxBytes, { message: tooLong }),
+    z.refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' }),
+  );
 }
 
 export function keySchema(limits: SchemaLimits) {
@@ -95,17 +97,21 @@ export function valueProblem(value: unknown): { path: PropertyKey[]; message: st
 
 /** A value as it is stored: any JSON value that reads back exactly as sent (see valueProblem). */
 export const storableValue = () =>
-  z.unknown().superRefine((v, ctx) => {
-    const problem = valueProblem(v);
-    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-  });
+  z.unknown().check(
+    z.superRefine((v, ctx) => {
+      const problem = valueProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    }),
+  );
 
 export function ttlSchema(limits: SchemaLimits) {
   return z
     .number({ error: 'must be a whole number of seconds' })
-    .int('must be a whole number of seconds')
-    .min(1, 'must be at least 1 second')
-    .max(limits.maxTtlSeconds, `must be at most ${limits.maxTtlSeconds} seconds`);
+    .check(
+      z.int('must be a whole number of seconds'),
+      z.minimum(1, 'must be at least 1 second'),
+      z.maximum(limits.maxTtlSeconds, `must be at most ${limits.maxTtlSeconds} seconds`),
+    );
 }
 
 export function tagSchema(limits: SchemaLimits) {
@@ -115,7 +121,7 @@ export function tagSchema(limits: SchemaLimits) {
 /** Tags of one entry: a write replaces the entry's tags (none given = none kept). */
 export function entryTagsSchema(limits: SchemaLimits) {
   const { maxTags } = semanticsLimits(limits);
-  return z.array(tagSchema(limits)).max(maxTags, `must list at most ${maxTags} tags`);
+  return z.array(tagSchema(limits)).check(z.maxLength(maxTags, `must list at most ${maxTags} tags`));
 }
 
 /** What one entry write names, alone (POST /cache) or as a batch item. */
@@ -123,8 +129,8 @@ const entryItemShape = (limits: SchemaLimits) => ({
   key: keySchema(limits),
   /** Any JSON value, null included (a stored null is a hit: negative caching). */
   value: storableValue(),
-  ttl: ttlSchema(limits).optional(),
-  tags: entryTagsSchema(limits).optional(),
+  ttl: z.optional(ttlSchema(limits)),
+  tags: z.optional(entryTagsSchema(limits)),
 });
 
 export const setEntryBody = (limits: SchemaLimits) =>
@@ -132,19 +138,21 @@ export const setEntryBody = (limits: SchemaLimits) =>
     .strictObject({
       ...entryItemShape(limits),
       /** Write only when the key holds nothing (else 409 CONFLICT). */
-      ifAbsent: z.literal(true, { error: 'must be true when given' }).optional(),
+      ifAbsent: z.optional(z.literal(true, { error: 'must be true when given' })),
       /** Write only when the key already holds an entry (else 404 NOT_FOUND). */
-      ifPresent: z.literal(true, { error: 'must be true when given' }).optional(),
+      ifPresent: z.optional(z.literal(true, { error: 'must be true when given' })),
       /** Write only when the stored version is exactly this one (else 409 VERSION_CONFLICT). */
-      ifVersion: z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').optional(),
+      ifVersion: z.optional(
+        z.number({ error: 'must be a whole number' }).check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1')),
+      ),
       /** `replicated`: answer after a replica has the write too (WAIT), or say it did not in time. */
-      durability: z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' }).optional(),
+      durability: z.optional(z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' })),
       ...leaseWriteShape(limits),
     })
-    .refine((b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1, {
-      message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"',
-    })
     .check(
+      z.refine((b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1, {
+        message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"',
+      }),
       z.refine((b) => b.externalVersion === undefined || [b.ifAbsent, b.ifPresent, b.ifVersion].every((c) => c === undefined), {
         message: '"externalVersion" is a condition of its own: give it without "ifAbsent", "ifPresent" or "ifVersion"',
       }),
@@ -178,30 +186,45 @@ function leaseWriteShape(limits: SchemaLimits) {
 export const invalidateBody = (limits: SchemaLimits) =>
   z
     .strictObject({
-      keys: z.array(keySchema(limits)).min(1, 'must name at least one key').max(limits.maxInvalidateKeys, `must name at most ${limits.maxInvalidateKeys} keys`).optional(),
-      prefix: z
-        .string({ error: 'must be a string' })
-        .min(1, 'must not be empty (to drop every entry, name the prefix of your keys)')
-        .max(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes`)
-        // Validated as keys are: a lone surrogate would become U+FFFD in Redis and match other keys.
-        .refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' })
-        .optional(),
-      tags: z
-        .array(tagSchema(limits))
-        .min(1, 'must name at least one tag')
-        .max(semanticsLimits(limits).maxTags * 10, `must name at most ${semanticsLimits(limits).maxTags * 10} tags`)
-        .optional(),
+      keys: z.optional(
+        z
+          .array(keySchema(limits))
+          .check(
+            z.minLength(1, 'must name at least one key'),
+            z.maxLength(limits.maxInvalidateKeys, `must name at most ${limits.maxInvalidateKeys} keys`),
+          ),
+      ),
+      prefix: z.optional(
+        z.string({ error: 'must be a string' }).check(
+          z.minLength(1, 'must not be empty (to drop every entry, name the prefix of your keys)'),
+          z.maxLength(limits.maxKeyBytes, `must be at most ${limits.maxKeyBytes} bytes`),
+          // Validated as keys are: a lone surrogate would become U+FFFD in Redis and match other keys.
+          z.refine(isWellFormed, { message: 'must be valid UTF-8 (no lone surrogates)' }),
+        ),
+      ),
+      tags: z.optional(
+        z
+          .array(tagSchema(limits))
+          .check(
+            z.minLength(1, 'must name at least one tag'),
+            z.maxLength(semanticsLimits(limits).maxTags * 10, `must name at most ${semanticsLimits(limits).maxTags * 10} tags`),
+          ),
+      ),
     })
-    .refine((b) => b.keys !== undefined || b.prefix !== undefined || b.tags !== undefined, {
-      message: 'give "keys", "prefix", "tags" or several of them',
-    });
+    .check(
+      z.refine((b) => b.keys !== undefined || b.prefix !== undefined || b.tags !== undefined, {
+        message: 'give "keys", "prefix", "tags" or several of them',
+      }),
+    );
 
 function batchKeys(limits: SchemaLimits) {
   const { maxBatchItems } = semanticsLimits(limits);
   return z
     .array(keySchema(limits), { error: 'must be an array of keys' })
-    .min(1, 'must name at least one key')
-    .max(maxBatchItems, `must name at most ${maxBatchItems} keys (the batch limit)`);
+    .check(
+      z.minLength(1, 'must name at least one key'),
+      z.maxLength(maxBatchItems, `must name at most ${maxBatchItems} keys (the batch limit)`),
+    );
 }
 
 export const batchGetBody = (limits: SchemaLimits) =>
@@ -220,15 +243,17 @@ export const batchSetBody = (limits: SchemaLimits) => {
         z.strictObject(entryItemShape(limits)),
         { error: 'must be an array of {key, value, ttl?, tags?}' },
       )
-      .min(1, 'must hold at least one item')
-      .max(maxBatchItems, `must hold at most ${maxBatchItems} items (the batch limit)`),
+      .check(
+        z.minLength(1, 'must hold at least one item'),
+        z.maxLength(maxBatchItems, `must hold at most ${maxBatchItems} items (the batch limit)`),
+      ),
   });
 };
 
 export const touchEntryBody = (limits: SchemaLimits) => z.strictObject({ ttl: ttlSchema(limits) });
 
 /** Turns zod's issues into one readable sentence that names each offending field. */
-export function describeIssues(error: z.ZodError, input?: unknown): string {
+export function describeIssues(error: z.core.$ZodError, input?: unknown): string {
   const valueAt = (path: PropertyKey[]) =>
     path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
   return error.issues
@@ -242,7 +267,7 @@ export function describeIssues(error: z.ZodError, input?: unknown): string {
 }
 
 /** The JSON Schema (draft 4, as API Gateway models take it) of a request schema. */
-export function toGatewaySchema(schema: z.ZodType): Record<string, unknown> {
+export function toGatewaySchema(schema: z.core.$ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'draft-04', io: 'input', unrepresentable: 'any' }) as Record<
     string,
     unknown
@@ -259,13 +284,15 @@ export const MAX_ELEMENTS_PER_REQUEST = 1000;
 export const MAX_FIELD_NAME_BYTES = 1024;
 
 /** Any JSON value, null included; present (a missing one is reported as required). */
-const jsonValue = () => storableValue().refine((v) => v !== undefined, { message: 'is required' });
+const jsonValue = () => storableValue().check(z.refine((v) => v !== undefined, { message: 'is required' }));
 
 const elements = (what: string) =>
   z
     .array(jsonValue(), { error: `must be an array of ${what}` })
-    .min(1, `must hold at least one of the ${what}`)
-    .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`);
+    .check(
+      z.minLength(1, `must hold at least one of the ${what}`),
+      z.maxLength(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} ${what}`),
+    );
 
 const fieldName = () => utf8Text(MAX_FIELD_NAME_BYTES);
 
@@ -273,24 +300,26 @@ const listEnd = () => z.enum(['left', 'right'], { error: 'must be "left" or "rig
 const popCount = () =>
   z
     .number({ error: 'must be a whole number' })
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(MAX_ELEMENTS_PER_REQUEST, `must be at most ${MAX_ELEMENTS_PER_REQUEST}`);
-const index = () => z.number({ error: 'must be a whole number' }).int('must be a whole number (negative counts from the end)');
-const safeInteger = () => z.number({ error: 'must be a whole number' }).int('must be a whole number within ±(2^53-1)');
+    .check(
+      z.int('must be a whole number'),
+      z.minimum(1, 'must be at least 1'),
+      z.maximum(MAX_ELEMENTS_PER_REQUEST, `must be at most ${MAX_ELEMENTS_PER_REQUEST}`),
+    );
+const index = () => z.number({ error: 'must be a whole number' }).check(z.int('must be a whole number (negative counts from the end)'));
+const safeInteger = () => z.number({ error: 'must be a whole number' }).check(z.int('must be a whole number within ±(2^53-1)'));
 /** JSON cannot carry NaN or Infinity, and 1e999 parses to Infinity: z.number() refuses that. */
 const score = () => z.number({ error: 'must be a finite number' });
 
 export const listPushBody = (limits: SchemaLimits) =>
-  z.strictObject({ values: elements('values'), end: listEnd().optional(), ttl: ttlSchema(limits).optional() });
-export const listPopBody = () => z.strictObject({ end: listEnd().optional(), count: popCount().optional() });
+  z.strictObject({ values: elements('values'), end: z.optional(listEnd()), ttl: z.optional(ttlSchema(limits)) });
+export const listPopBody = () => z.strictObject({ end: z.optional(listEnd()), count: z.optional(popCount()) });
 export const listTrimBody = () => z.strictObject({ start: index(), stop: index() });
 
 export const setMembersBody = (limits: SchemaLimits) =>
-  z.strictObject({ members: elements('members'), ttl: ttlSchema(limits).optional() });
+  z.strictObject({ members: elements('members'), ttl: z.optional(ttlSchema(limits)) });
 /** Remove and is-member: members without a TTL. */
 export const membersBody = () => z.strictObject({ members: elements('members') });
-export const setPopBody = () => z.strictObject({ count: popCount().optional() });
+export const setPopBody = () => z.strictObject({ count: z.optional(popCount()) });
 
 /**
  * Field names to JSON values. Not z.record: it drops a "__proto__" key without a word, and Redis has no reason to
@@ -301,7 +330,8 @@ const hashFields = () =>
     .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
       message: 'must be an object of field names to JSON values',
     })
-    .superRefine((fields, ctx) => {
+    .check(
+      z.superRefine((fields, ctx) => {
       const names = Object.keys(fields);
       if (names.length < 1) ctx.addIssue({ code: 'custom', message: 'must name at least one field' });
       if (names.length > MAX_ELEMENTS_PER_REQUEST) {
@@ -316,41 +346,48 @@ const hashFields = () =>
           ctx.addIssue({ code: 'custom', path: [name], message: 'field names must be valid UTF-8 (no lone surrogates)' });
         }
       }
-    })
-    .meta({ type: 'object', additionalProperties: {}, minProperties: 1, maxProperties: MAX_ELEMENTS_PER_REQUEST });
+      }),
+      z.meta({ type: 'object', additionalProperties: {}, minProperties: 1, maxProperties: MAX_ELEMENTS_PER_REQUEST }),
+    );
 
 export const hashSetBody = (limits: SchemaLimits) =>
-  z.strictObject({ fields: hashFields(), ttl: ttlSchema(limits).optional() });
+  z.strictObject({ fields: hashFields(), ttl: z.optional(ttlSchema(limits)) });
 export const hashFieldsBody = () =>
   z.strictObject({
     fields: z
       .array(fieldName(), { error: 'must be an array of field names' })
-      .min(1, 'must name at least one field')
-      .max(MAX_ELEMENTS_PER_REQUEST, `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields`),
+      .check(
+        z.minLength(1, 'must name at least one field'),
+        z.maxLength(MAX_ELEMENTS_PER_REQUEST, `must name at most ${MAX_ELEMENTS_PER_REQUEST} fields`),
+      ),
   });
 export const hashIncrementBody = (limits: SchemaLimits) =>
-  z.strictObject({ field: fieldName(), by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
+  z.strictObject({ field: fieldName(), by: z.optional(safeInteger()), ttl: z.optional(ttlSchema(limits)) });
 
 export const zsetAddBody = (limits: SchemaLimits) =>
   z.strictObject({
     members: z
       .array(z.strictObject({ member: jsonValue(), score: score() }), { error: 'must be an array of {member, score}' })
-      .min(1, 'must hold at least one member')
-      .max(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} members`),
-    nx: z.boolean({ error: 'must be true or false' }).optional(),
-    xx: z.boolean({ error: 'must be true or false' }).optional(),
-    gt: z.boolean({ error: 'must be true or false' }).optional(),
-    lt: z.boolean({ error: 'must be true or false' }).optional(),
-    ttl: ttlSchema(limits).optional(),
+      .check(
+        z.minLength(1, 'must hold at least one member'),
+        z.maxLength(MAX_ELEMENTS_PER_REQUEST, `must hold at most ${MAX_ELEMENTS_PER_REQUEST} members`),
+      ),
+    nx: z.optional(z.boolean({ error: 'must be true or false' })),
+    xx: z.optional(z.boolean({ error: 'must be true or false' })),
+    gt: z.optional(z.boolean({ error: 'must be true or false' })),
+    lt: z.optional(z.boolean({ error: 'must be true or false' })),
+    ttl: z.optional(ttlSchema(limits)),
   });
 export const zsetRankBody = () =>
-  z.strictObject({ member: jsonValue(), reverse: z.boolean({ error: 'must be true or false' }).optional() });
+  z.strictObject({ member: jsonValue(), reverse: z.optional(z.boolean({ error: 'must be true or false' })) });
 export const zsetIncrementBody = (limits: SchemaLimits) =>
-  z.strictObject({ member: jsonValue(), by: score(), ttl: ttlSchema(limits).optional() });
+  z.strictObject({ member: jsonValue(), by: score(), ttl: z.optional(ttlSchema(limits)) });
 
 export const counterBody = (limits: SchemaLimits) =>
-  z.strictObject({ by: safeInteger().optional(), ttl: ttlSchema(limits).optional() });
+  z.strictObject({ by: z.optional(safeInteger()), ttl: z.optional(ttlSchema(limits)) });
 
 /** POST /topics/{topic}/messages: `message` is any JSON value (its size is checked against the configured limit). */
 export const publishBody = () =>
-  z.strictObject({ message: z.unknown() }).refine((b) => b.message !== undefined, { message: '"message" is required (any JSON value)', path: ['message'] });
+  z
+    .strictObject({ message: z.unknown() })
+    .check(z.refine((b) => b.message !== undefined, { message: '"message" is required (any JSON value)', path: ['message'] }));

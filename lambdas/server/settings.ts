@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { ENV } from '../core/config';
 
 /**
@@ -9,37 +9,37 @@ import { ENV } from '../core/config';
  */
 const serverEnvSchema = z.object({
   /** Port to listen on (the container image sets 8080). */
-  [ENV.localPort]: z.coerce.number().int().min(0).max(65535).default(8080),
+  [ENV.localPort]: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), 8080),
   /** Interface to listen on: every interface in a container; `npm start` uses 127.0.0.1. */
-  [ENV.localHost]: z.string().min(1).default('0.0.0.0'),
+  [ENV.localHost]: z._default(z.string().check(z.minLength(1)), '0.0.0.0'),
   /** Worker processes; default one per CPU the process may use. */
-  [ENV.workers]: z.coerce.number().int().min(1).max(256).optional(),
+  [ENV.workers]: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(256))),
   /** Requests one worker serves at once; past it, 503 + Retry-After at once instead of queueing behind the others. */
-  [ENV.maxInFlight]: z.coerce.number().int().min(1).default(512),
+  [ENV.maxInFlight]: z._default(z.coerce.number().check(z.int(), z.minimum(1)), 512),
   /**
    * How long an idle keep-alive connection stays open. Above the load balancer's idle timeout (ALB: 60 s), so the
    * balancer, not the server, closes idle connections: a server closing first races a request the balancer is
    * already sending on that connection, and the client gets a 502.
    */
-  [ENV.keepAliveTimeoutMs]: z.coerce.number().int().min(1000).default(65_000),
+  [ENV.keepAliveTimeoutMs]: z._default(z.coerce.number().check(z.int(), z.minimum(1000)), 65_000),
   /** Longest time to receive a request's headers: a client that trickles headers (slowloris) is cut off. */
-  [ENV.headersTimeoutMs]: z.coerce.number().int().min(1000).default(10_000),
+  [ENV.headersTimeoutMs]: z._default(z.coerce.number().check(z.int(), z.minimum(1000)), 10_000),
   /** Longest time to receive a whole request, body included (API Gateway's own limit is 29 s). */
-  [ENV.requestTimeoutMs]: z.coerce.number().int().min(1000).default(30_000),
+  [ENV.requestTimeoutMs]: z._default(z.coerce.number().check(z.int(), z.minimum(1000)), 30_000),
   /** After SIGTERM/SIGINT, how long requests in flight may run on before their connections are cut. */
-  [ENV.shutdownGraceMs]: z.coerce.number().int().min(0).default(10_000),
+  [ENV.shutdownGraceMs]: z._default(z.coerce.number().check(z.int(), z.minimum(0)), 10_000),
   /** Share of requests written to the access log (0–1); a 5xx answer is always logged. */
-  [ENV.accessLogSampleRate]: z.coerce.number().min(0).max(1).default(0.01),
+  [ENV.accessLogSampleRate]: z._default(z.coerce.number().check(z.minimum(0), z.maximum(1)), 0.01),
   /** How often each worker publishes its request metrics (CloudWatch embedded metric format on stdout). */
-  [ENV.metricsIntervalMs]: z.coerce.number().int().min(1000).default(60_000),
+  [ENV.metricsIntervalMs]: z._default(z.coerce.number().check(z.int(), z.minimum(1000)), 60_000),
   /** Secrets Manager secret holding the API key hashes: JSON `{"sha256": ["<64 hex digits>", …]}`. */
-  [ENV.apiKeyHashesSecretArn]: z.string().min(1).optional(),
+  [ENV.apiKeyHashesSecretArn]: z.optional(z.string().check(z.minLength(1))),
   /** A file holding the API key hashes in the same JSON form (local use). */
-  [ENV.apiKeyHashesFile]: z.string().min(1).optional(),
+  [ENV.apiKeyHashesFile]: z.optional(z.string().check(z.minLength(1))),
   /** The API key hashes, comma-separated hex SHA-256 digests (local use). */
-  [ENV.apiKeyHashes]: z.string().min(1).optional(),
+  [ENV.apiKeyHashes]: z.optional(z.string().check(z.minLength(1))),
   /** How often the key hashes are read again (a rotated key takes effect without a restart). */
-  [ENV.apiKeyRefreshMs]: z.coerce.number().int().min(10_000).default(300_000),
+  [ENV.apiKeyRefreshMs]: z._default(z.coerce.number().check(z.int(), z.minimum(10_000)), 300_000),
 });
 
 export interface ServerSettings {
