@@ -3,13 +3,17 @@
  * process, serving through the production server) on a real Redis, a single node and a 3-primary cluster. The
  * stampede tests run the client in 4 separate OS processes (test/support/client-worker.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { SkycacheClient, SkycacheError, WriteBehindFullError } from '../client/src/index.js';
 import { startRedisCluster, type RedisClusterProcess } from '../lambdas/local/redis-cluster';
 import { killLeftovers, startServiceProcess, waitFor, type ServiceProcess } from './support/service-process';
 
 const ROOT = join(__dirname, '..');
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Worker {
@@ -239,6 +243,22 @@ describe.each(['single node', 'cluster'] as const)('the client against npm start
     expect((await near.get(key))?.value).toBe('from elsewhere');
     expect(statuses.slice(-2)).toEqual([200, 200]);
   });
+
+  (kind === 'single node' ? test : test.skip)('every ts example of docs/client.md runs against the service', async () => {
+    const blocks = [...readFileSync(join(ROOT, 'docs', 'client.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]);
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    const dir = mkdtempSync(join(tmpdir(), 'skycache-client-docs-'));
+    try {
+      for (const [i, block] of blocks.entries()) {
+        const file = join(dir, `example-${i}.mts`);
+        writeFileSync(file, block.replaceAll("'@skycache/client'", `'${join(ROOT, 'client', 'src', 'index.js')}'`));
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, SKYCACHE: service.url } });
+        expect(stdout).not.toBe('');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test('every route family is reachable through the typed calls', async () => {
     const key = `families-${Date.now()}`;
