@@ -417,8 +417,8 @@ const WRITING_GETS = new Set(['subscribeTopic', 'subscribeChanges']);
 
 /**
  * Whether a route only reads: it sends Redis no write command and a replica may serve it when REDIS_READ_FROM=replica
- * (every GET but the subscribes, and the POSTs above). Touch and sliding GETs change the expiry, so they go to the
- * primary.
+ * (every GET but the subscribes, and the POSTs above). Touch and sliding GETs change the expiry, and a GET with
+ * ?lease= may take a lease (issue 13), so those go to the primary.
  */
 export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
   return (route.method === 'GET' && !WRITING_GETS.has(route.id)) || READING_POSTS.has(route.id);
