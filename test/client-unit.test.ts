@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NearCache, retryDelayMs, ROUTES, SkycacheClient, SkycacheError } from '../client/src/index.js';
+import { NearCache, retryDelayMs, ROUTES, SkycacheClient, SkycacheError, WriteBehindError } from '../client/src/index.js';
 import { signV4, sigV4Signer } from '../client/src/sigv4.js';
 import { routes } from '../lambdas/routes';
 
@@ -107,6 +107,37 @@ describe('client transport', () => {
         requestId: 'r-1',
       });
       expect(await client.get('k')).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('write-behind: a batch that keeps failing is reported by onError and thrown from close with its items', async () => {
+    const server = await fakeServer((_, __, res) => send(res, 201, { key: 'k', version: 1, ttl: 60, createdAt: '', updatedAt: '', tags: [] }));
+    try {
+      const client = new SkycacheClient({ baseUrl: server.url });
+      const reported: string[][] = [];
+      let calls = 0;
+      const queue = client.writeBehind<number>({
+        attempts: 3,
+        flushIntervalMs: 10,
+        persist: async () => {
+          calls++;
+          throw new Error('source down');
+        },
+        onError: (e) => {
+          reported.push(e.items.map((i) => i.key));
+          throw new Error('a throwing onError changes nothing');
+        },
+      });
+      await queue.set('a', 1);
+      await queue.set('b', 2);
+      const error = await queue.close().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WriteBehindError);
+      expect((error as WriteBehindError).items.map((i) => i.key).sort()).toEqual(['a', 'b']);
+      expect(reported.flat().sort()).toEqual(['a', 'b']);
+      expect(calls % 3).toBe(0);
+      await expect(queue.set('c', 3)).rejects.toThrow(/closed/);
     } finally {
       await server.close();
     }

@@ -190,7 +190,7 @@ export class WriteBehind<T> {
     private readonly client: SkycacheClient,
     private readonly options: WriteBehindOptions<T>,
   ) {
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), options.flushIntervalMs ?? 1000);
+    this.timer = setInterval(() => void this.persistWaiting(), options.flushIntervalMs ?? 1000);
     this.timer.unref();
   }
 
@@ -215,7 +215,7 @@ export class WriteBehind<T> {
       .then(async () => {
         await this.client.set(key, value, { ...options, ttl: this.options.ttl });
         this.queue.set(key, value);
-        if (this.queue.size >= (this.options.flushSize ?? 100)) void this.flush().catch(() => undefined);
+        if (this.queue.size >= (this.options.flushSize ?? 100)) void this.persistWaiting();
       });
     const settled = write.finally(() => {
       if (this.writing.get(key) === settled) this.writing.delete(key);
@@ -228,9 +228,7 @@ export class WriteBehind<T> {
 
   /** Persists what waits now (one batch after another); throws WriteBehindError for items given up. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    this.flushing = this.drain().finally(() => (this.flushing = undefined));
-    await this.flushing;
+    await this.persistWaiting();
     if (this.failed.length) {
       const items = this.failed.splice(0);
       throw new WriteBehindError(`${items.length} acknowledged item(s) could not be persisted after their attempts: ${items.map((i) => i.key).slice(0, 10).join(', ')}`, items);
@@ -246,6 +244,13 @@ export class WriteBehind<T> {
     await this.flush();
   }
 
+  /** Persists what waits, one drain at a time (the timer, a full batch and flush() may all ask at once). */
+  private async persistWaiting(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.drain().finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
   private async drain(): Promise<void> {
     const size = this.options.flushSize ?? 100;
     while (this.queue.size) {
@@ -254,7 +259,11 @@ export class WriteBehind<T> {
       const error = await this.persistWithRetries(batch);
       if (error) {
         this.failed.push(...batch);
-        this.options.onError?.(new WriteBehindError(`persisting ${batch.length} item(s) failed: ${(error as Error)?.message}`, batch, { cause: error }));
+        try {
+          this.options.onError?.(new WriteBehindError(`persisting ${batch.length} item(s) failed: ${(error as Error)?.message}`, batch, { cause: error }));
+        } catch {
+          // A throwing onError must not stop the queue: the items are reported by flush()/close() all the same.
+        }
       }
     }
   }

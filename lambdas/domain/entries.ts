@@ -57,6 +57,8 @@ export interface WriteResult {
   updatedAt: string;
   /** The entry's tags after this write. */
   tags: string[];
+  /** The grace the write gave (issue 13), when it gave one. */
+  grace?: number;
 }
 
 export interface EntryLimits extends TtlLimits {
