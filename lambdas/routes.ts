@@ -69,7 +69,8 @@ const GRACE_AND_LEASE_QUERY: QueryParameter[] = [
   },
 ];
 
-const routeTable = [
+/** The routes of lambdas/handlers/stats.ts. */
+export const statsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getCacheStats',
     method: 'GET',
@@ -80,6 +81,10 @@ const routeTable = [
       '(the fleet\'s metrics, ElastiCache CPU, memory, evictions, connections, replication lag); locally, the counts in Redis and Redis INFO',
     query: [{ name: 'window', required: false, description: 'deployed: 5m, 1h (default) or 24h; anything else is a 400' }],
   },
+]);
+
+/** The routes of lambdas/handlers/get-entry.ts. */
+export const getEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getEntry',
     method: 'GET',
@@ -96,6 +101,10 @@ const routeTable = [
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
     query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
   },
+]);
+
+/** The routes of lambdas/handlers/set-entry.ts. */
+export const setEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'setEntry',
     method: 'POST',
@@ -112,6 +121,10 @@ const routeTable = [
     summary: 'Give up a lease a read granted (?lease=), e.g. when loading the value failed: 204, or 409 LEASE_CONFLICT when it is no longer this token\'s',
     body: releaseLeaseBody,
   },
+]);
+
+/** The routes of lambdas/handlers/delete-entry.ts. */
+export const deleteEntryRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'deleteEntry',
     method: 'DELETE',
@@ -127,6 +140,10 @@ const routeTable = [
     summary: 'Delete one entry named by ?key= (for keys that do not fit in a path segment)',
     query: [{ name: 'key', required: true, description: 'the key to delete' }],
   },
+]);
+
+/** The routes of lambdas/handlers/invalidate.ts. */
+export const invalidateRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'invalidate',
     method: 'POST',
@@ -135,7 +152,11 @@ const routeTable = [
     summary: 'Remove the listed keys, every key under a literal prefix and/or every entry carrying any listed tag; answers how many were removed',
     body: invalidateBody,
   },
-  // Batches, TTL control (issue 4, docs/entries-advanced.md). Conditional writes and tags extend the routes above.
+]);
+
+// Batches, TTL control (issue 4, docs/entries-advanced.md). Conditional writes and tags extend the routes above.
+/** The routes of lambdas/handlers/batch.ts. */
+export const batchRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'batchGet',
     method: 'POST',
@@ -160,6 +181,10 @@ const routeTable = [
     summary: 'Delete up to 100 keys (one round trip per shard): per key whether it was there',
     body: batchDeleteBody,
   },
+]);
+
+/** The routes of lambdas/handlers/entry-ttl.ts. */
+export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getEntryTtl',
     method: 'GET',
@@ -207,7 +232,11 @@ const routeTable = [
     summary: 'Remove the expiry of the key named by ?key=',
     query: [keyQuery('the key to persist')],
   },
-  // --- Data structures: one handler module per type (docs/data-structures.md) ---
+]);
+
+// --- Data structures: one handler module per type (docs/data-structures.md) ---
+/** The routes of lambdas/handlers/lists.ts. */
+export const listsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getListRange',
     method: 'GET',
@@ -231,6 +260,10 @@ const routeTable = [
   { id: 'popList', method: 'POST', path: '/lists/{key}/pop', handler: 'lists', summary: 'Remove and return up to count values from one end', body: listPopBody },
   { id: 'getListSize', method: 'GET', path: '/lists/{key}/size', handler: 'lists', summary: 'Number of values in a list (0 when there is none)' },
   { id: 'trimList', method: 'POST', path: '/lists/{key}/trim', handler: 'lists', summary: 'Keep only the values from start to stop, inclusive', body: listTrimBody },
+]);
+
+/** The routes of lambdas/handlers/sets.ts. */
+export const setsRoutes = /* @__PURE__ */ routeFamily([
   { id: 'getSetMembers', method: 'GET', path: '/sets/{key}', handler: 'sets', summary: 'Every member of a set with its size and ttl; 404 when there is none' },
   { id: 'deleteSet', method: 'DELETE', path: '/sets/{key}', handler: 'sets', summary: 'Delete a set: 204, or 404 when none was there' },
   {
@@ -245,6 +278,10 @@ const routeTable = [
   { id: 'containsSetMembers', method: 'POST', path: '/sets/{key}/contains', handler: 'sets', summary: 'Whether each of the given members is in the set', body: membersBody },
   { id: 'getSetSize', method: 'GET', path: '/sets/{key}/size', handler: 'sets', summary: 'Number of members in a set (0 when there is none)' },
   { id: 'popSetMembers', method: 'POST', path: '/sets/{key}/pop', handler: 'sets', summary: 'Remove and return up to count random members', body: setPopBody },
+]);
+
+/** The routes of lambdas/handlers/hashes.ts. */
+export const hashesRoutes = /* @__PURE__ */ routeFamily([
   { id: 'getHash', method: 'GET', path: '/hashes/{key}', handler: 'hashes', summary: 'Every field of a hash with its size and ttl; 404 when there is none' },
   { id: 'deleteHash', method: 'DELETE', path: '/hashes/{key}', handler: 'hashes', summary: 'Delete a hash: 204, or 404 when none was there' },
   {
@@ -266,6 +303,10 @@ const routeTable = [
     body: hashIncrementBody,
   },
   { id: 'getHashSize', method: 'GET', path: '/hashes/{key}/size', handler: 'hashes', summary: 'Number of fields in a hash (0 when there is none)' },
+]);
+
+/** The routes of lambdas/handlers/sorted-sets.ts. */
+export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'getSortedSetRange',
     method: 'GET',
@@ -326,6 +367,10 @@ const routeTable = [
     ],
   },
   { id: 'getSortedSetSize', method: 'GET', path: '/zsets/{key}/size', handler: 'sorted-sets', summary: 'Number of members in a sorted set (0 when there is none)' },
+]);
+
+/** The routes of lambdas/handlers/counters.ts. */
+export const countersRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'incrementCounter',
     method: 'POST',
@@ -335,7 +380,11 @@ const routeTable = [
     body: counterBody,
   },
   { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl; 404 when there is none' },
-  // --- Pub/sub topics and change events (docs/pubsub.md) ---
+]);
+
+// --- Pub/sub topics and change events (docs/pubsub.md) ---
+/** The routes of lambdas/handlers/topics.ts. */
+export const topicsRoutes = /* @__PURE__ */ routeFamily([
   {
     id: 'publishMessage',
     method: 'POST',
@@ -364,7 +413,27 @@ const routeTable = [
       ...subscribeQuery(),
     ],
   },
-] as const satisfies readonly RouteDefinition[];
+]);
+
+/**
+ * The whole table, in the order API Gateway resources and docs/openapi.json list the routes. Each handler module
+ * passes routedHandler its own family's routes (above), so its bundle carries only those and their schemas.
+ */
+const routeTable = /* @__PURE__ */ concatRoutes(
+  statsRoutes,
+  getEntryRoutes,
+  setEntryRoutes,
+  deleteEntryRoutes,
+  invalidateRoutes,
+  batchRoutes,
+  entryTtlRoutes,
+  listsRoutes,
+  setsRoutes,
+  hashesRoutes,
+  sortedSetsRoutes,
+  countersRoutes,
+  topicsRoutes,
+);
 
 /** Every route of the API. */
 export const routes: readonly RouteDefinition[] = routeTable;
@@ -422,6 +491,18 @@ const WRITING_GETS = new Set(['subscribeTopic', 'subscribeChanges']);
  */
 export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
   return (route.method === 'GET' && !WRITING_GETS.has(route.id)) || READING_POSTS.has(route.id);
+}
+
+/**
+ * One handler module's routes, typed as written (ids, methods and bodies as literals). A call marked pure, so a
+ * bundle that does not use a family's routes leaves them out (an array literal that spreads another would stay).
+ */
+function routeFamily<const T extends readonly RouteDefinition[]>(family: T): T {
+  return family;
+}
+
+function concatRoutes<const T extends readonly (readonly RouteDefinition[])[]>(...families: T): readonly T[number][number][] {
+  return families.flat();
 }
 
 /** The distinct handler modules, one Lambda function each. */

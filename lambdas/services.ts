@@ -1,17 +1,14 @@
 import { configureChangeEvents } from './domain/change-events';
-import { withCollectionScripts } from './domain/collection-scripts';
-import { collectionLimits } from './domain/collections';
-import { CounterStore } from './domain/counters';
-import { EntryStore } from './domain/entries';
-import { withScripts } from './domain/scripts';
-import { HashStore } from './domain/hashes';
-import { ListStore } from './domain/lists';
-import { SetStore } from './domain/sets';
-import { SortedSetStore } from './domain/sorted-sets';
+import type { CounterStore } from './domain/counters';
+import type { EntryStore } from './domain/entries';
+import type { HashStore } from './domain/hashes';
+import type { ListStore } from './domain/lists';
+import type { SetStore } from './domain/sets';
+import type { SortedSetStore } from './domain/sorted-sets';
+import type { TopicStore } from './domain/topics';
+import { readerOf, type ReadConsistency } from './domain/store';
 import { UnavailableError } from './core/errors';
 import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
-import { TopicStore, withTopicScripts } from './domain/topics';
-import { BlockingConnections } from './core/blocking-redis';
 import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from './metrics/fleet-stats';
 import { hitCounterFor, type HitCounter } from './metrics/hit-counts';
 import type { RouteFamily } from './metrics/names';
@@ -36,6 +33,8 @@ export interface Services {
   redis: RedisClient;
   /** Replica reads when REDIS_READ_FROM=replica (eventually consistent), otherwise absent. */
   replicaReader?: RedisClient;
+  /** Where a read goes: a ready replica when replicas serve reads and the read may be eventual, else the primary. */
+  readerFor(consistency?: ReadConsistency): RedisClient;
   entries: EntryStore;
   lists: ListStore;
   sets: SetStore;
@@ -55,8 +54,63 @@ export interface Services {
   metricData: MetricDataSource;
 }
 
-/** Dedicated blocking connections one process may hold (one per concurrent long-poll or SSE stream). */
-const MAX_BLOCKING_CONNECTIONS = 200;
+/** The stores of the route families, by their name in Services. */
+export type StoreName = 'entries' | 'lists' | 'sets' | 'hashes' | 'sortedSets' | 'counters' | 'topics';
+const STORE_NAMES: readonly StoreName[] = ['entries', 'lists', 'sets', 'hashes', 'sortedSets', 'counters', 'topics'];
+
+/** What the stores are built from: the services without the stores. */
+export type BaseServices = Omit<Services, StoreName>;
+
+/**
+ * How one route family's store is made (lambdas/stores/ has one per family). A handler module provides the stores
+ * its routes use (provideStores), so its bundle carries only their code and Lua scripts.
+ */
+export interface StoreProvider<K extends StoreName = StoreName> {
+  name: K;
+  build(base: BaseServices): Services[K];
+  /** Registers the scripts the store sends as commands on a client (see attachStore). */
+  scripts: readonly ((client: RedisClient) => unknown)[];
+  /** Releases what the store holds beyond the shared clients (closeServices, resetServices). */
+  close?(store: Services[K]): void;
+}
+
+const providers = new Map<StoreName, StoreProvider>();
+
+/**
+ * Makes stores part of the services, at a handler module's import: before the first request, so their scripts are
+ * on the clients before the clients' first command. A provider added after the services were built (a test that
+ * imports a handler late) builds its store and defines its scripts at once.
+ */
+export function provideStores(...list: StoreProvider[]): void {
+  for (const provider of list) {
+    if (providers.has(provider.name)) continue;
+    providers.set(provider.name, provider);
+    if (current) attachStore(current, provider);
+  }
+}
+
+/**
+ * Registers the store's scripts as commands on every client, then builds the store. The scripts go on before the
+ * client carries its first command: ioredis copies a client's script commands into each auto-pipeline when it makes
+ * one, so a script defined later (lazily, on first use) is missing from a pipeline another request opened in the
+ * same tick, and that request fails ("pipeline[name] is not a function").
+ */
+function attachStore(svc: Services, provider: StoreProvider): void {
+  for (const client of [svc.redis, svc.replicaReader]) if (client) for (const define of provider.scripts) define(client);
+  Object.defineProperty(svc, provider.name, { value: provider.build(svc), enumerable: true, configurable: true });
+}
+
+/** A store no provider gave: a programming error (the handler module lacks a provideStores call), answered 500. */
+function missingStore(name: StoreName): PropertyDescriptor {
+  return {
+    get() {
+      throw new Error(`the ${name} store is not provided in this bundle: call provideStores in the handler module that uses it`);
+    },
+    enumerable: false,
+    configurable: true,
+  };
+}
+
 let hitCounter: HitCounter | undefined;
 
 let current: Services | undefined;
@@ -76,45 +130,30 @@ export function services(): Services {
   const { topics } = config;
   // Before the scripts are defined: with change events on, each write script carries its event append.
   configureChangeEvents(topics.changeEvents ? { retentionMessages: topics.retentionMessages, retentionMs: topics.retentionMs, idleMs: topics.idleMs } : undefined);
-  for (const client of [redis, replicaReader]) if (client) defineScripts(client);
-  const collections = collectionLimits(config);
-  const blocking = new BlockingConnections(redis, {
-    maxConnections: MAX_BLOCKING_CONNECTIONS,
-    commandTimeoutMs: topics.maxWaitMs + config.redisTimeoutMs,
-  });
   // The counter outlives a rebuild of the services (tests): it always writes through the current primary client.
   const hits = (hitCounter ??= hitCounterFor(config.hitSinks, () => services().redis));
-  current = {
+  const base: BaseServices = {
     config,
     redis,
     replicaReader,
-    entries: new EntryStore(redis, config, { replicaReader }),
-    // Collection reads go to a replica when replicas serve reads (each store's readerFor).
-    lists: new ListStore(redis, collections, replicaReader),
-    sets: new SetStore(redis, collections, replicaReader),
-    hashes: new HashStore(redis, collections, replicaReader),
-    sortedSets: new SortedSetStore(redis, collections, replicaReader),
-    counters: new CounterStore(redis, config),
-    topics: new TopicStore(redis, topics, blocking),
+    readerFor: (consistency) => readerOf(redis, replicaReader, consistency),
     schemaLimits: schemaLimitsOf(config),
     hits,
     countRead: (family, found) => hits.record(family, found ? 1 : 0, found ? 0 : 1),
     statsAnswers: new SharedAnswer(1000),
     metricData: new CloudWatchMetricData(),
   };
+  const svc = base as Services;
+  for (const name of STORE_NAMES) Object.defineProperty(svc, name, missingStore(name));
+  for (const provider of providers.values()) attachStore(svc, provider);
+  current = svc;
   return current;
 }
 
-/**
- * Registers every script as a command before the client carries its first command. ioredis copies a client's
- * script commands into each auto-pipeline when it makes one: a script defined later (lazily, on first use) is
- * missing from a pipeline another request opened in the same tick, and that request fails
- * ("pipeline[name] is not a function").
- */
-function defineScripts(client: RedisClient): void {
-  withScripts(client);
-  withCollectionScripts(client);
-  withTopicScripts(client);
+/** Releases what the provided stores hold beyond the shared clients (topics' blocking connections). */
+function closeStores(svc: Services | undefined): void {
+  if (!svc) return;
+  for (const provider of providers.values()) (provider as StoreProvider<StoreName>).close?.(svc[provider.name]);
 }
 
 /**
@@ -139,7 +178,7 @@ export async function readyServices(): Promise<Services> {
  */
 export function resetServices(client?: RedisClient): void {
   const reader = current?.replicaReader;
-  current?.topics.close();
+  closeStores(current);
   hitCounter?.stop();
   hitCounter = undefined;
   current = undefined;
@@ -158,7 +197,7 @@ export async function closeServices(): Promise<void> {
   hitCounter = undefined;
   const client = current?.redis;
   const reader = current?.replicaReader;
-  current?.topics.close();
+  closeStores(current);
   current = undefined;
   resolvedSettings = undefined;
   setSharedRedis(undefined);

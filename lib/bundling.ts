@@ -1,4 +1,5 @@
 import type { BuildOptions } from 'esbuild';
+import { resolve } from 'node:path';
 
 /**
  * How every Lambda handler is bundled: the one place these settings live. The CDK construct (NodejsFunction
@@ -22,7 +23,22 @@ export const handlerBundling = {
   banner: "import { createRequire as __skycacheCreateRequire } from 'node:module';const require = __skycacheCreateRequire(import.meta.url);",
   /** The file extension that makes Node load the bundle as ESM without a package.json. */
   outExtension: '.mjs',
+  /**
+   * Packages replaced in the bundle, by a file relative to the project root: ioredis's `debug` tracing by a no-op
+   * (lambdas/core/no-debug.ts says why).
+   */
+  alias: { debug: 'lambdas/core/no-debug.ts' },
 } as const;
+
+/** handlerBundling.alias with absolute paths: esbuild resolves an alias from its working directory, wherever that is. */
+function resolvedAlias(): Record<string, string> {
+  return Object.fromEntries(Object.entries(handlerBundling.alias).map(([name, file]) => [name, resolve(__dirname, '..', file)]));
+}
+
+/** handlerBundling.alias as NodejsFunction passes it to esbuild (its `bundling` has no alias property of its own). */
+export function aliasArgs(): { '--alias': string[] } {
+  return { '--alias': Object.entries(resolvedAlias()).map(([name, file]) => `${name}=${file}`) };
+}
 
 /** esbuild options that bundle one handler module (`entry`) into `outfile` (which should end in `.mjs`). */
 export function handlerBuildOptions(entry: string, outfile: string): BuildOptions {
@@ -39,6 +55,7 @@ export function handlerBuildOptions(entry: string, outfile: string): BuildOption
     external: [...handlerBundling.external],
     mainFields: [...handlerBundling.mainFields],
     banner: { js: handlerBundling.banner },
+    alias: resolvedAlias(),
     metafile: true,
     logLevel: 'silent',
   };

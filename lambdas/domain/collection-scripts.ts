@@ -1,4 +1,4 @@
-import { scriptRegistry } from './scripts';
+import { scriptRegistry } from './script-registry';
 
 /**
  * Lua scripts behind the list, set, hash and sorted-set operations (see docs/data-structures.md). Each touches one

@@ -2,7 +2,7 @@ import { CacheError } from '../core/errors';
 import { entryKey } from '../core/keyspace';
 import type { RedisClient } from '../core/redis';
 import { withCollectionScripts } from './collection-scripts';
-import { jsonWithinLimit, RedisStore, type TtlLimits } from './store';
+import { jsonWithinLimit, MAX_SAFE_COUNTER, RedisStore, type TtlLimits } from './store';
 
 /** What a write that adds or updates members or fields answers (hash set, sorted-set add). */
 export interface CollectionUpsertResult {
@@ -36,9 +36,6 @@ export const DEFAULT_COLLECTION_LIMITS = {
 export function collectionLimits(config: { defaultTtlSeconds: number; maxTtlSeconds: number }): CollectionLimits {
   return { defaultTtlSeconds: config.defaultTtlSeconds, maxTtlSeconds: config.maxTtlSeconds, ...DEFAULT_COLLECTION_LIMITS };
 }
-
-/** Largest and smallest integers a counter may reach: beyond them JSON numbers are no longer exact. */
-export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
 
 /**
  * Collection elements are JSON values stored as their JSON text, so they round-trip exactly and two elements are the

@@ -1,9 +1,8 @@
 import { CacheError } from '../core/errors';
 import { entryKey, userKeyOf } from '../core/keyspace';
 import type { RedisClient } from '../core/redis';
-import { MAX_SAFE_COUNTER } from './collections';
 import { withScripts } from './scripts';
-import { RedisStore, ttlSecondsOf, type TtlLimits } from './store';
+import { MAX_SAFE_COUNTER, RedisStore, ttlSecondsOf, type TtlLimits } from './store';
 import { tagIndexPrefix } from './tags';
 
 export interface CounterResult {

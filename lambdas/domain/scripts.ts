@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { LEASE_PREFIX, TAG_INDEX_PREFIX } from '../core/keyspace';
 import type { RedisClient } from '../core/redis';
-import { changeEventSettings, scriptText } from './change-events';
+import { scriptText } from './change-events';
+import { scriptRegistry } from './script-registry';
 
 /**
  * Lua helpers shared by the scripts. An entry is a Redis string; the current form is
@@ -469,28 +470,6 @@ return {deleted, remaining}
   },
 } as const;
 
-
-type ScriptTable = Record<string, { numberOfKeys: number; lua: string; readOnly?: boolean }>;
-type ScriptCommands<T extends ScriptTable> = { [K in keyof T]: (...args: (string | number)[]) => Promise<unknown> };
-
-/**
- * Makes a function that hands back a client with the table's scripts registered as commands (EVALSHA, falling
- * back to EVAL once per connection), registering them once per client.
- */
-export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisClient) => RedisClient & ScriptCommands<T> {
-  // Per client, the change-event settings its commands were defined with (change-events.ts): redefined on a change.
-  const defined = new WeakMap<object, unknown>();
-  return (client) => {
-    const events = changeEventSettings();
-    if (!defined.has(client) || defined.get(client) !== events) {
-      for (const [name, def] of Object.entries(table)) {
-        client.defineCommand(name, { ...def, lua: scriptText(name, def.lua) });
-      }
-      defined.set(client, events);
-    }
-    return client as RedisClient & ScriptCommands<T>;
-  };
-}
 
 /** The client with the entry scripts registered as commands. */
 export const withScripts = scriptRegistry(scripts);

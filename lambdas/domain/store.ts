@@ -4,6 +4,21 @@ import { isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } fr
 /** `strong` reads the primary (sees every acknowledged write); `eventual` may read a replica that lags. */
 export type ReadConsistency = 'strong' | 'eventual';
 
+/** Largest and smallest integers a counter may reach: beyond them JSON numbers are no longer exact. */
+export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The client a read goes to: a connected replica reader unless the caller asked for a strong read, else the
+ * primaries. The reader runs without an offline queue: until it is connected, the primary answers (a stronger
+ * read), and the first such read starts its connection.
+ */
+export function readerOf(redis: RedisClient, replicaReader: RedisClient | undefined, consistency: ReadConsistency = 'eventual'): RedisClient {
+  if (!replicaReader || consistency === 'strong') return redis;
+  if (replicaReader.status === 'ready') return replicaReader;
+  if (replicaReader.status === 'wait') replicaReader.connect().catch(() => undefined);
+  return redis;
+}
+
 /** The TTL settings every store applies: a write that names no TTL gets the default; none may exceed the maximum. */
 export interface TtlLimits {
   defaultTtlSeconds: number;
@@ -76,17 +91,9 @@ export abstract class RedisStore {
     this.expectedType = options.expectedType;
   }
 
-  /**
-   * The client a read goes to: a connected replica reader unless the caller asked for a strong read, else the
-   * primaries. The reader runs without an offline queue: until it is connected, the primary answers (a stronger
-   * read), and the first such read starts its connection.
-   */
+  /** The client a read goes to (readerOf). */
   readerFor(consistency: ReadConsistency = 'eventual'): RedisClient {
-    const reader = this.replicaReader;
-    if (!reader || consistency === 'strong') return this.redis;
-    if (reader.status === 'ready') return reader;
-    if (reader.status === 'wait') reader.connect().catch(() => undefined);
-    return this.redis;
+    return readerOf(this.redis, this.replicaReader, consistency);
   }
 
   /** The TTL in ms a write or touch of `seconds` applies (capped at the configured maximum). */

@@ -5,7 +5,7 @@ import { CacheError } from '../core/errors';
 import { changeStreamKeyFor, changeStreamKeyForSlot, entryKey, topicKey } from '../core/keyspace';
 import { isCluster, retryOnceOnMoved, translateRedisError, type RedisClient } from '../core/redis';
 import { STREAM_LUA } from './change-events';
-import { scriptRegistry } from './scripts';
+import { scriptRegistry } from './script-registry';
 
 /**
  * Pub/sub topics and change streams over Redis Streams (docs/pubsub.md): one stream per topic, message id =

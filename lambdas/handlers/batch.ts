@@ -1,6 +1,11 @@
 import { deleteMany, getMany, setMany } from '../domain/batch';
 import { json } from '../http/results';
 import { routedHandler } from '../http/middleware';
+import { batchRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
+
+provideStores(entryStore);
 
 /** POST /cache/batch/{get,set,delete}: many keys per request, one round trip per shard, results in request order. */
 export const handler = routedHandler({
@@ -18,4 +23,4 @@ export const handler = routedHandler({
   batchDelete: {
     handle: async ({ body, services }) => json(200, { items: await deleteMany(services.entries, body.keys) }),
   },
-});
+}, batchRoutes);

@@ -1,6 +1,11 @@
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { routedHandler } from '../http/middleware';
+import { countersRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore, counterStore } from '../stores/entries';
+
+provideStores(entryStore, counterStore);
 
 /** POST and GET /counters/{key}: counters are entries holding a JSON integer (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -22,4 +27,4 @@ export const handler = routedHandler({
       return json(200, entry);
     },
   },
-});
+}, countersRoutes);

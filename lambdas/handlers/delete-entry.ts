@@ -2,6 +2,9 @@ import { CacheError } from '../core/errors';
 import { ifMatchCondition } from '../http/etag';
 import { json } from '../http/results';
 import { routedHandler, type Operation } from '../http/middleware';
+import { deleteEntryRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 /** DELETE /cache/{key} and DELETE /cache?key=… (If-Match: "<version>" or * → 412 on mismatch) */
 const remove: Operation<undefined> = {
@@ -23,4 +26,6 @@ const remove: Operation<undefined> = {
   },
 };
 
-export const handler = routedHandler({ deleteEntry: remove, deleteEntryByQuery: remove });
+provideStores(entryStore);
+
+export const handler = routedHandler({ deleteEntry: remove, deleteEntryByQuery: remove }, deleteEntryRoutes);

@@ -2,6 +2,9 @@ import type { TtlInfo } from '../domain/entries';
 import { CacheError } from '../core/errors';
 import { json } from '../http/results';
 import { routedHandler, type Operation, type RouteRequest } from '../http/middleware';
+import { entryTtlRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 /** Answers the key's TTL after `change`, or 404 when there is no such key. */
 function ttlOperation<B>(change: (request: RouteRequest<B>, key: string) => Promise<TtlInfo | null>): Operation<B> {
@@ -22,6 +25,8 @@ const touch = ttlOperation<{ ttl: number }>(({ services, body }, k) => services.
 /** The key no longer expires (it stays until deleted, invalidated or evicted). */
 const persist = ttlOperation(({ services }, k) => services.entries.persist(k));
 
+provideStores(entryStore);
+
 /** GET, PUT and DELETE on /cache/{key}/ttl and /cache/ttl?key=: TTL control for keys of every type. */
 export const handler = routedHandler({
   getEntryTtl: read,
@@ -30,4 +35,4 @@ export const handler = routedHandler({
   getEntryTtlByQuery: read,
   touchEntryByQuery: touch,
   persistEntryByQuery: persist,
-});
+}, entryTtlRoutes);

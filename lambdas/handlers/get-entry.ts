@@ -3,6 +3,9 @@ import { CacheError } from '../core/errors';
 import { etagOf, noneMatchHits } from '../http/etag';
 import { json } from '../http/results';
 import { routedHandler, type Operation, type RouteRequest } from '../http/middleware';
+import { getEntryRoutes } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 /** `?consistency=strong` or `x-skycache-consistency: strong` reads the primary even when replicas serve reads. */
 function readConsistency(query: (n: string) => string | undefined, header: (n: string) => string | undefined): ReadConsistency {
@@ -93,4 +96,6 @@ const read: Operation<undefined> = {
   },
 };
 
-export const handler = routedHandler({ getEntry: read, getEntryByQuery: read });
+provideStores(entryStore);
+
+export const handler = routedHandler({ getEntry: read, getEntryByQuery: read }, getEntryRoutes);

@@ -3,9 +3,13 @@ import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
 import { deleteCollectionOperation } from '../http/collection-operations';
 import { routedHandler } from '../http/middleware';
-import type { Services } from '../services';
+import { hashesRoutes } from '../routes';
+import { provideStores, type Services } from '../services';
+import { hashStore } from '../stores/collections';
 
 const store = (services: Services) => services.hashes;
+
+provideStores(hashStore);
 
 /** Every /hashes route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -43,4 +47,4 @@ export const handler = routedHandler({
       return json(200, { key: k, size: await store(services).size(k) });
     },
   },
-});
+}, hashesRoutes);

@@ -1,6 +1,8 @@
 import { json } from '../http/results';
 import { routedHandler, type Operation } from '../http/middleware';
-import type { BodyOf } from '../routes';
+import { invalidateRoutes, type BodyOf } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 /** POST /cache/invalidate */
 const invalidate: Operation<BodyOf<'invalidate'>> = {
@@ -9,4 +11,6 @@ const invalidate: Operation<BodyOf<'invalidate'>> = {
   keyspaceWide: true,
 };
 
-export const handler = routedHandler({ invalidate });
+provideStores(entryStore);
+
+export const handler = routedHandler({ invalidate }, invalidateRoutes);

@@ -3,10 +3,14 @@ import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
 import { deleteCollectionOperation } from '../http/collection-operations';
 import { routedHandler } from '../http/middleware';
+import { listsRoutes } from '../routes';
 import { integerParam } from '../http/query';
-import type { Services } from '../services';
+import { provideStores, type Services } from '../services';
+import { listStore } from '../stores/collections';
 
 const store = (services: Services) => services.lists;
+
+provideStores(listStore);
 
 /** Every /lists route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -41,4 +45,4 @@ export const handler = routedHandler({
       return json(200, { key: k, size: await store(services).trim(k, body.start, body.stop) });
     },
   },
-});
+}, listsRoutes);

@@ -3,7 +3,9 @@ import { CacheError } from '../core/errors';
 import { etagOf, ifMatchCondition, parseEtags } from '../http/etag';
 import { json } from '../http/results';
 import { routedHandler, type Operation } from '../http/middleware';
-import type { BodyOf } from '../routes';
+import { setEntryRoutes, type BodyOf } from '../routes';
+import { provideStores } from '../services';
+import { entryStore } from '../stores/entries';
 
 /** POST /cache (conditions in the body: ifAbsent / ifPresent / ifVersion, or as headers: If-Match / If-None-Match: *) */
 const write: Operation<BodyOf<'setEntry'>> = {
@@ -61,4 +63,6 @@ const releaseLease: Operation<BodyOf<'releaseLease'>> = {
   },
 };
 
-export const handler = routedHandler({ setEntry: write, releaseLease });
+provideStores(entryStore);
+
+export const handler = routedHandler({ setEntry: write, releaseLease }, setEntryRoutes);

@@ -3,9 +3,13 @@ import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
 import { deleteCollectionOperation } from '../http/collection-operations';
 import { routedHandler } from '../http/middleware';
-import type { Services } from '../services';
+import { setsRoutes } from '../routes';
+import { provideStores, type Services } from '../services';
+import { setStore } from '../stores/collections';
 
 const store = (services: Services) => services.sets;
+
+provideStores(setStore);
 
 /** Every /sets route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -43,4 +47,4 @@ export const handler = routedHandler({
   popSetMembers: {
     handle: async ({ key, body, services }) => json(200, await store(services).pop(key(), body.count)),
   },
-});
+}, setsRoutes);

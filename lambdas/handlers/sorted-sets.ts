@@ -4,14 +4,18 @@ import { json } from '../http/results';
 import { boundedJson } from '../http/responses';
 import { deleteCollectionOperation } from '../http/collection-operations';
 import { routedHandler } from '../http/middleware';
+import { sortedSetsRoutes } from '../routes';
 import { booleanParam, integerParam, parsedParam } from '../http/query';
-import type { Services } from '../services';
+import { provideStores, type Services } from '../services';
+import { sortedSetStore } from '../stores/collections';
 
 const store = (services: Services) => services.sortedSets;
 const BOUND = 'a finite number, "(" and a number for an exclusive bound, -inf or +inf';
 const bound = (raw: string | undefined, name: string, fallback: string) => parsedParam(raw, name, fallback, parseScoreBound, BOUND);
 const PAGE = 'read it in parts: by rank with ?start= and ?stop=, by score with ?offset= and ?limit=';
 const missing = (k: string) => new CacheError('NOT_FOUND', `no sorted set at key "${k}"`);
+
+provideStores(sortedSetStore);
 
 /** Every /zsets route (see docs/data-structures.md). */
 export const handler = routedHandler({
@@ -82,4 +86,4 @@ export const handler = routedHandler({
       return json(200, { key: k, size: await store(services).size(k) });
     },
   },
-});
+}, sortedSetsRoutes);

@@ -3,7 +3,10 @@ import { CacheError } from '../core/errors';
 import { json, type HttpResult } from '../http/results';
 import { HASH_SLOTS } from '../core/keyspace';
 import { routedHandler, type RouteRequest } from '../http/middleware';
+import { topicsRoutes } from '../routes';
 import { integerParam } from '../http/query';
+import { provideStores } from '../services';
+import { topicStore } from '../stores/topics';
 
 /** Most messages one subscribe answer carries. */
 const MAX_LIMIT = 1000;
@@ -56,6 +59,8 @@ function changeScope(request: RouteRequest<unknown>): ChangeScope {
   return { slot: n };
 }
 
+provideStores(topicStore);
+
 /** Publish to a topic; subscribe to a topic or to change events (long-poll, or SSE batches). See docs/pubsub.md. */
 export const handler = routedHandler({
   publishMessage: {
@@ -80,4 +85,4 @@ export const handler = routedHandler({
     },
     keyspaceWide: true,
   },
-});
+}, topicsRoutes);

@@ -7,7 +7,7 @@ import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './
 import { logger } from '../core/logger';
 import { whenReady } from '../core/readiness';
 import { translateRedisError } from '../core/redis';
-import { routes, routeSignature, type BodyOf, type RouteDefinition, type RouteId } from '../routes';
+import { routeSignature, type BodyOf, type RouteDefinition, type RouteId } from '../routes';
 import { describeIssues, keySchema, type SchemaLimits } from './schemas';
 import { readyServices, services, type Services } from '../services';
 
@@ -174,9 +174,10 @@ export interface BoundOperation {
 /**
  * Wraps a handler module's operations as one Lambda handler (API Gateway REST proxy event in, proxy result out):
  * pick the route by the event's method and resource, parse and validate the body with the route's schema, call the
- * domain within the Redis deadline, map the result or the error to HTTP.
+ * domain within the Redis deadline, map the result or the error to HTTP. `table`: the module's own routes
+ * (lambdas/routes.ts), so its bundle carries no other route's schema.
  */
-export function routedHandler(operations: Operations, table: readonly RouteDefinition[] = routes): RoutedHandler {
+export function routedHandler(operations: Operations, table: readonly RouteDefinition[]): RoutedHandler {
   const bySignature = new Map<string, BoundOperation>();
   for (const [id, operation] of Object.entries(operations)) {
     const route = table.find((r) => r.id === id);

@@ -8,7 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { loggingEnvironment } from '../../lambdas/core/config';
-import { handlerBundling } from '../bundling';
+import { aliasArgs, handlerBundling } from '../bundling';
 
 /** The repository root (where package-lock.json lives). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -116,6 +116,7 @@ export class HandlerFunction extends Construct {
         mainFields: [...handlerBundling.mainFields],
         banner: handlerBundling.banner,
         externalModules: [...handlerBundling.external],
+        esbuildArgs: aliasArgs(),
         logLevel: nodejs.LogLevel.ERROR,
       },
     });

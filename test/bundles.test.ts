@@ -1,0 +1,81 @@
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { handlerBuildOptions } from '../lib/bundling';
+import { handlerModules } from '../lambdas/routes';
+import * as collectionStores from '../lambdas/stores/collections';
+import * as entryStores from '../lambdas/stores/entries';
+import * as topicStores from '../lambdas/stores/topics';
+
+/**
+ * Each handler bundle carries its own route family's code and Lua scripts only (lambdas/stores/, provideStores),
+ * and none of the packages lib/bundling.ts replaces. Sizes and import times are the bench's (cold-start section).
+ */
+const FAMILY_SCRIPTS = {
+  entries: 'lambdas/domain/scripts.ts',
+  collections: 'lambdas/domain/collection-scripts.ts',
+  topics: 'lambdas/domain/topics.ts',
+} as const;
+type ScriptFamily = keyof typeof FAMILY_SCRIPTS;
+
+const SCRIPTS_OF: Record<string, ScriptFamily[]> = {
+  stats: [],
+  'get-entry': ['entries'],
+  'set-entry': ['entries'],
+  'delete-entry': ['entries'],
+  invalidate: ['entries'],
+  batch: ['entries'],
+  'entry-ttl': ['entries'],
+  counters: ['entries'],
+  lists: ['collections'],
+  sets: ['collections'],
+  hashes: ['collections'],
+  'sorted-sets': ['collections'],
+  topics: ['topics'],
+};
+
+const root = resolve(__dirname, '..');
+
+async function bundleInputs(module: string): Promise<string[]> {
+  const built = await build({ ...handlerBuildOptions(resolve(root, 'lambdas/handlers', `${module}.ts`), `/tmp/unused/${module}.mjs`), write: false });
+  const output = Object.values(built.metafile!.outputs).find((o) => o.entryPoint)!;
+  return Object.keys(output.inputs).map((file) => resolve(root, file).slice(root.length + 1));
+}
+
+test('the table of expected script families names every handler module', () => {
+  expect(Object.keys(SCRIPTS_OF).sort()).toEqual(handlerModules().sort());
+});
+
+describe.each(handlerModules())('the %s bundle', (module) => {
+  let inputs: string[];
+  beforeAll(async () => {
+    inputs = await bundleInputs(module);
+  }, 60_000);
+
+  test('carries the Lua scripts of its own family and no other', () => {
+    const carried = (Object.keys(FAMILY_SCRIPTS) as ScriptFamily[]).filter((f) => inputs.includes(FAMILY_SCRIPTS[f]));
+    expect(carried.sort()).toEqual([...SCRIPTS_OF[module]].sort());
+  });
+
+  test('carries neither `debug` (replaced by a no-op) nor classic zod', () => {
+    expect(inputs.filter((f) => /node_modules\/(debug|ms|supports-color|has-flag)\//.test(f))).toEqual([]);
+    expect(inputs).toContain('lambdas/core/no-debug.ts');
+    expect(inputs.filter((f) => /node_modules\/zod\/v4\/classic\//.test(f))).toEqual([]);
+  });
+});
+
+/** A store the module's code reads must be one it provides: else the first request of that route is a 500. */
+describe.each(handlerModules())('handler module %s', (module) => {
+  test('provides every store it uses', () => {
+    const source = readFileSync(resolve(root, 'lambdas/handlers', `${module}.ts`), 'utf8');
+    const used = new Set([...source.matchAll(/services\.(entries|lists|sets|hashes|sortedSets|counters|topics)\b/g)].map((m) => m[1]));
+    const providerNames = new Map(
+      Object.entries({ ...entryStores, ...collectionStores, ...topicStores })
+        .filter(([, v]) => typeof v === 'object' && v !== null && 'name' in v)
+        .map(([constName, provider]) => [constName, (provider as { name: string }).name]),
+    );
+    const call = /provideStores\(([^)]*)\)/.exec(source)?.[1] ?? '';
+    const provided = new Set(call.split(',').map((s) => providerNames.get(s.trim())).filter(Boolean));
+    expect([...used].filter((name) => !provided.has(name))).toEqual([]);
+  });
+});
