@@ -8,6 +8,8 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // The client package (client/) is ESM: its relative imports name the .js its .ts becomes.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
   setupFiles: ["<rootDir>/test/setup-env.ts"],
   // Suites that own redis-server processes run in separate workers; two cores, so two workers.

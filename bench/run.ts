@@ -3,7 +3,8 @@
  * docs/benchmarks.md. Starts its own redis-server processes on free loopback ports (never the one on 6379).
  *
  *   --quick              small sizes and short runs (about a minute); does not write docs unless --write
- *   --only=1,3           run only these sections (1 in process, 2 HTTP, 3 cold start, 4 round trips, 5 invalidation, 6 pub/sub)
+ *   --only=1,3           run only these sections (1 in process, 2 HTTP, 3 cold start, 4 round trips, 5 invalidation, 6 pub/sub,
+ *                        7 the TypeScript client's overhead against a bare fetch)
  *   --pubsub-messages=N  messages whose publish → receive latency is measured per subscriber kind (BENCH_PUBSUB_MESSAGES)
  *   --iterations=N       sequential operations per in-process variant (BENCH_ITERATIONS)
  *   --seconds=N          seconds per HTTP load run (BENCH_HTTP_SECONDS)
@@ -21,6 +22,7 @@ import { resolve } from 'node:path';
 import { startRedisProcess } from '../lambdas/local/redis-process';
 import { closeServices } from '../lambdas/services';
 import { markdownTable, targetsTable, textTable, type SectionResult, type TargetVerdict } from './lib/report';
+import { clientOverhead } from './sections/client';
 import { coldStart } from './sections/coldstart';
 import { httpLoad } from './sections/http';
 import { inProcess } from './sections/inprocess';
@@ -45,7 +47,7 @@ const quick_ = has('quick');
 
 const settings = {
   quick: quick_,
-  sections: new Set((flag('only') ?? '1,2,3,4,5,6').split(',').map(Number)),
+  sections: new Set((flag('only') ?? '1,2,3,4,5,6,7').split(',').map(Number)),
   pubsubMessages: num('pubsub-messages', 'BENCH_PUBSUB_MESSAGES', 1000, 200),
   iterations: num('iterations', 'BENCH_ITERATIONS', 20_000, 3_000),
   seconds: num('seconds', 'BENCH_HTTP_SECONDS', 5, 3),
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
     await section(6, 'pub/sub latency and throughput', () =>
       pubsub({ redisUrl: redis.url, messages: settings.pubsubMessages, seconds: settings.seconds, publishers: 8 }),
     );
+    await section(7, 'the TypeScript client against a bare fetch', () => clientOverhead({ redisUrl: redis.url, iterations: settings.iterations }));
   } finally {
     await redis.stop();
   }

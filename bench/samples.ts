@@ -1,4 +1,5 @@
-import type Redis from 'ioredis';
+import { Cluster, type default as Redis } from 'ioredis';
+import { entryKey, leaseKey } from '../lambdas/core/keyspace';
 import type { SampleRequest } from './lib/events';
 
 /**
@@ -45,6 +46,11 @@ const put = (key: string, value: unknown = valueOfSize(512)) => (r: Redis) => {
   return r.set(`k:${key}`, raw, 'PXAT', expiresAt);
 };
 
+/** Gives `key` the lease token 'bench-token' for a minute, as a lease read would (issue 13). */
+function holdLease(r: Redis, key: string): Promise<unknown> {
+  return r.set(leaseKey(entryKey(key), (r as unknown) instanceof Cluster), 'bench-token', 'PX', 60_000);
+}
+
 export const samples: Record<string, RouteSample[]> = {
   getCacheStats: [
     // Stats calls within a second share one answer: the measured call must not be served the warm-up's.
@@ -60,6 +66,27 @@ export const samples: Record<string, RouteSample[]> = {
   setEntry: [
     { variant: 'create', request: { body: { key: 'bench:set-new', value: valueOfSize(512), ttl: 600 } }, setup: (r) => r.del('k:bench:set-new'), singleKey: true, expectStatus: 201 },
     { variant: 'replace', request: { body: { key: 'bench:set', value: valueOfSize(512), ttl: 600 } }, setup: put('bench:set'), singleKey: true, },
+    // Issue 13: a write with grace, and a fill carrying its lease token.
+    { variant: 'grace', request: { body: { key: 'bench:set-grace', value: valueOfSize(512), ttl: 600, grace: 60 } }, setup: put('bench:set-grace'), singleKey: true, },
+    {
+      variant: 'fill with lease',
+      request: { body: { key: 'bench:set-lease', value: valueOfSize(512), ttl: 600, lease: 'bench-token' } },
+      setup: async (r) => {
+        await r.del('k:bench:set-lease');
+        await holdLease(r, 'bench:set-lease');
+      },
+      singleKey: true,
+      expectStatus: 201,
+    },
+  ],
+  releaseLease: [
+    {
+      variant: '',
+      request: { body: { key: 'bench:lease', token: 'bench-token' } },
+      setup: (r) => holdLease(r, 'bench:lease'),
+      singleKey: true,
+      expectStatus: 204,
+    },
   ],
   putEntry: [
     { variant: 'replace', request: { pathParameters: { key: 'bench:put' }, body: { value: valueOfSize(512), keepTtl: true } }, setup: put('bench:put'), singleKey: true },

@@ -8,6 +8,7 @@ import {
   hashIncrementBody,
   hashSetBody,
   invalidateBody,
+  releaseLeaseBody,
   listPopBody,
   listPushBody,
   listTrimBody,
@@ -70,6 +71,18 @@ const CONSISTENCY_QUERY: QueryParameter = {
   description: '"strong" reads the primary even when replicas serve reads (header x-skycache-consistency works too)',
 };
 
+/** Issue 13 (docs/client.md): stale reads within grace, and leases that let one caller fill a miss. */
+const GRACE_AND_LEASE_QUERY: QueryParameter[] = [
+  { name: 'allowStale', required: false, description: 'true: answer an entry past its ttl within its grace too, marked "stale": true (else it reads as a miss)' },
+  {
+    name: 'lease',
+    required: false,
+    description:
+      'milliseconds (1-300000): on a miss or a stale entry, one caller at a time gets a lease token to fill it (404 details.lease, or "lease" beside the stale entry); ' +
+      'the others get 404 FILLING with details.retryAfterMs, or the stale entry. A read with a lease runs on the primary (it may write the lease)',
+  },
+];
+
 /** The routes of lambdas/handlers/stats.ts. */
 export const statsRoutes = /* @__PURE__ */ routeFamily([
   {
@@ -92,7 +105,7 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
     path: '/cache/{key}',
     handler: 'get-entry',
     summary: 'Read one entry: value, remaining ttl, version, tags and timestamps, ETag = version; 404 on a miss, 304 on If-None-Match',
-    query: [...readOptions(false), CONSISTENCY_QUERY],
+    query: [...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
   },
   {
     id: 'getEntryByQuery', response: { status: [200, 304], body: R.entryBody, etag: true }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'WRONG_TYPE'],
@@ -100,14 +113,14 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
     path: '/cache',
     handler: 'get-entry',
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
-    query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY],
+    query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
   },
 ]);
 
 /** The routes of lambdas/handlers/set-entry.ts. */
 export const setEntryRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'setEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
+    id: 'setEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'LEASE_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
     method: 'POST',
     path: '/cache',
     handler: 'set-entry',
@@ -115,7 +128,7 @@ export const setEntryRoutes = /* @__PURE__ */ routeFamily([
     body: setEntryBody,
   },
   {
-    id: 'putEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
+    id: 'putEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'LEASE_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
     method: 'PUT',
     path: '/cache/{key}',
     handler: 'set-entry',
@@ -123,13 +136,21 @@ export const setEntryRoutes = /* @__PURE__ */ routeFamily([
     body: putEntryBody,
   },
   {
-    id: 'putEntryByQuery', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
+    id: 'putEntryByQuery', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'LEASE_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
     method: 'PUT',
     path: '/cache',
     handler: 'set-entry',
     summary: 'Create or replace the entry named by ?key= (for every key, reserved names and keys with "/" included)',
     body: putEntryBody,
     query: [{ name: 'key', required: true, description: 'the key to write' }],
+  },
+  {
+    id: 'releaseLease', response: { status: [204] }, errors: ['LEASE_CONFLICT'],
+    method: 'POST',
+    path: '/cache/lease/release',
+    handler: 'set-entry',
+    summary: 'Give up a lease a read granted (?lease=), e.g. when loading the value failed: 204, or 409 LEASE_CONFLICT when it is no longer this token\'s',
+    body: releaseLeaseBody,
   },
 ]);
 
@@ -452,6 +473,8 @@ export const routes: readonly RouteDefinition[] = routeTable;
 type TableRoute = (typeof routeTable)[number];
 /** The id of a route in the table. */
 export type RouteId = TableRoute['id'];
+/** A route of the table by id, with its literal method and path (the typed client, client/, is checked against these). */
+export type RouteOf<Id extends RouteId> = Extract<TableRoute, { id: Id }>;
 /** The body a route's schema produces (undefined for a route without a body). */
 export type BodyOf<Id extends RouteId> =
   Extract<TableRoute, { id: Id }> extends { body: (limits: SchemaLimits) => infer S }
@@ -509,8 +532,8 @@ const WRITING_GETS = new Set(['subscribeTopic', 'subscribeChanges']);
 
 /**
  * Whether a route only reads: it sends Redis no write command and a replica may serve it when REDIS_READ_FROM=replica
- * (every GET but the subscribes, and the POSTs above). Touch and sliding GETs change the expiry, so they go to the
- * primary.
+ * (every GET but the subscribes, and the POSTs above). Touch and sliding GETs change the expiry, and a GET with
+ * ?lease= may take a lease (issue 13), so those go to the primary.
  */
 export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolean {
   return (route.method === 'GET' && !WRITING_GETS.has(route.id)) || READING_POSTS.has(route.id);

@@ -13,6 +13,8 @@ export type CacheErrorCode =
   | 'NOT_ACCEPTABLE'
   | 'CONFLICT'
   | 'VERSION_CONFLICT'
+  | 'LEASE_CONFLICT'
+  | 'FILLING'
   | 'WRONG_TYPE'
   | 'PRECONDITION_FAILED'
   | 'PAYLOAD_TOO_LARGE'

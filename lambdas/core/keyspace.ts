@@ -103,3 +103,18 @@ export function changeStreamKeyForSlot(slot: number | null): string {
 export function changeStreamKeyFor(redisKey: string, clustered: boolean): string {
   return changeStreamKeyForSlot(clustered ? slotOf(redisKey) : null);
 }
+
+/** Prefix of the tag indexes (lambdas/domain/tags.ts); lease keys reuse its slot part. */
+export const TAG_INDEX_PREFIX = `${INTERNAL_PREFIX}tag:`;
+
+/**
+ * Prefix of lease keys (issue 13, docs/client.md): `_:lease:{<slot tag>}:<entry key>` in a cluster, in the entry's
+ * own slot (so the lease and the entry change in one script), `_:lease:<entry key>` on a single Redis. The part
+ * after the prefix is the tag-index prefix's part after `_:tag:`, which lets a script derive the lease key from it.
+ */
+export const LEASE_PREFIX = `${INTERNAL_PREFIX}lease:`;
+
+/** The lease key of an entry's Redis key. */
+export function leaseKey(redisKey: string, clustered: boolean): string {
+  return clustered ? `${LEASE_PREFIX}{${slotTag(slotOf(redisKey))}}:${redisKey}` : LEASE_PREFIX + redisKey;
+}

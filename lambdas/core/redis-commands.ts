@@ -36,6 +36,8 @@ export const REDIS_COMMANDS = {
     'multi', 'exec',
     'get', 'pttl', 'exists', 'type', 'hincrby', 'hmget', 'hlen', 'llen', 'scard', 'smismember',
     'zmscore', 'zcount', 'zcard', 'scan', 'dbsize', 'wait',
+    // A TTL read fetches the head of an entry, where one with grace keeps when it turns stale (issue 13).
+    'getrange',
   ],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -49,7 +49,12 @@ function wrongType(actualType: string): ItemError {
  * (413) an answer whose values add up to more than BATCH_MAX_BYTES of JSON (the metadata is not counted, so what
  * one batch set wrote, one batch get reads back).
  */
-export async function getMany(store: EntryStore, keys: readonly string[], consistency?: ReadConsistency): Promise<BatchGetItem[]> {
+export async function getMany(
+  store: EntryStore,
+  keys: readonly string[],
+  consistency?: ReadConsistency,
+  options: { allowStale?: boolean } = {},
+): Promise<BatchGetItem[]> {
   const reader = store.readerFor(consistency);
   const unique = [...new Set(keys)];
   const found = new Map<string, BatchGetItem>();
@@ -68,7 +73,9 @@ export async function getMany(store: EntryStore, keys: readonly string[], consis
           bytes += storedValueLength(reply[0]);
           // pttl -3: the entry carries its expiry (decodeEntry reads it from there).
           const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
-          found.set(key, { key, found: true, ...entry });
+          // Past its TTL within its grace (issue 13): found only for a caller that accepts stale data.
+          if (entry.stale && !options.allowStale) found.set(key, { key, found: false });
+          else found.set(key, { key, found: true, ...entry });
         }
       });
     }),

@@ -124,12 +124,16 @@ local function noteChange(key, op, version, tags)
     string.format('%d', tonumber(version) or 0) .. ',"tags":' .. tagsJson(tags or {}) .. '}'
   appendToStream(changeStream, event, ${s.retentionMessages}, ${s.retentionMs}, ${s.idleMs})
 end
--- The stored entry without its leading absolute-expiry field (the x<expiry>: form), so both forms read alike.
+-- The stored entry without its leading absolute-expiry field (the x<expiry>: and g<expiry>:<grace>: forms), so all forms read alike.
 local function storedHeader(key)
   if redis.call('TYPE', key)['ok'] ~= 'string' then return nil end
   local raw = redis.call('GET', key)
   local e = string.match(raw, '^x(%d+):')
   if e then return string.sub(raw, #e + 3) end
+  -- The grace form (issue 13): its expiry and grace fields.
+  local g
+  e, g = string.match(raw, '^g(%d+):(%d+):')
+  if e then return string.sub(raw, #e + #g + 4) end
   return raw
 end
 local function storedVersion(key)

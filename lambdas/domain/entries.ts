@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { CacheError } from '../core/errors';
 import {
   entryKey,
   entryPrefixPattern,
   groupBySlot,
+  leaseKey,
   slotOf,
 } from '../core/keyspace';
 import { forEachPrimary, translateRedisError, type RedisClient } from '../core/redis';
@@ -21,6 +23,30 @@ export interface Entry {
   updatedAt: string | null;
   /** Tags given at the last write (empty when none). */
   tags: string[];
+  /**
+   * Written with a grace period (issue 13): whole seconds the entry is still served, marked stale, after `ttl`
+   * (once stale: the seconds left until it is gone). Absent for an entry written without grace.
+   */
+  grace?: number;
+  /** With grace: whether the entry is past its TTL (then `ttl` is 0). */
+  stale?: boolean;
+}
+
+/** A lease granted on a miss or a stale entry (issue 13): a write carrying the token fills the entry. */
+export interface Lease {
+  token: string;
+  /** Milliseconds until the lease expires unless filled. */
+  ttlMs: number;
+}
+
+/** What a read that asks for a lease answers. */
+export interface LeaseRead {
+  /** The entry when there is one (fresh, or stale within its grace); null on a miss. */
+  entry: Entry | null;
+  /** Granted to this caller: fill the entry (or refresh the stale one) with it. */
+  lease?: Lease;
+  /** Another caller holds the lease: the milliseconds it has left (the longest to wait before asking again). */
+  filledByOtherMs?: number;
 }
 
 export interface WriteResult {
@@ -33,6 +59,8 @@ export interface WriteResult {
   updatedAt: string;
   /** The entry's tags after this write. */
   tags: string[];
+  /** The grace the write gave (issue 13), when it gave one. */
+  grace?: number;
 }
 
 export interface EntryLimits extends TtlLimits {
@@ -68,6 +96,15 @@ export interface SetOptions {
   condition?: WriteCondition;
   /** The tags' cluster directories already list this entry's slot (a batch registers all its items at once). */
   tagsRegistered?: boolean;
+  /** Issue 13: seconds after the TTL during which the entry is still served, marked stale. */
+  graceSeconds?: number;
+  /** Issue 13: the token of the lease this write fills; refused (LEASE_CONFLICT) unless the lease is still this one. */
+  leaseToken?: string;
+  /**
+   * Issue 13: the version to store, given by the source of truth: written only when the stored version is lower
+   * (or nothing is stored), else VERSION_CONFLICT with `details.currentVersion`.
+   */
+  externalVersion?: number;
 }
 
 export interface GetOptions {
@@ -75,12 +112,17 @@ export interface GetOptions {
   touchTtlSeconds?: number;
   /** Push the expiry to now + the TTL of the entry's last write (when it currently expires). */
   sliding?: boolean;
+  /** Answer an entry past its TTL within its grace (marked stale); without, such an entry reads as a miss. */
+  allowStale?: boolean;
 }
 
 export interface TtlInfo {
   key: string;
-  /** Whole seconds left, or null when the key never expires. */
+  /** Whole seconds left (for an entry with grace: until it turns stale, 0 once stale), or null when the key never expires. */
   ttl: number | null;
+  /** As Entry.grace and Entry.stale: present for an entry written with grace. */
+  grace?: number;
+  stale?: boolean;
 }
 
 /** Keys fetched per SCAN step during prefix invalidation: big enough to be quick, small enough not to stall Redis. */
@@ -91,13 +133,35 @@ const HEADER = /^x(\d{15}):(\d+):(\d+):(\d+):(\d+):(\d+):/;
 /** Still read: the tags form `<version>:<createdAtMs>:<updatedAtMs>:<ttlMs>:<tagsLength>:` and the first form. */
 const TAGS_HEADER = /^(\d+):(\d+):(\d+):(\d+):(\d+):/;
 const FIRST_HEADER = /^(\d+):(\d+):(\d+):/;
+/**
+ * The grace form (issue 13): `g<staleAtMs, 15 digits>:<graceMs>:` then the current form's fields after its expiry.
+ * The key itself expires graceMs after staleAt.
+ */
+const GRACE_HEADER = /^g(\d{15}):(\d+):(\d+):(\d+):(\d+):(\d+):(\d+):/;
 
 /**
  * Whether the stored string carries its own expiry (the current form): then a read needs no PTTL. Any other string
  * (an older form, or one another client wrote) needs the key's PTTL for its `ttl`.
  */
 export function carriesExpiry(raw: string): boolean {
-  return raw.charCodeAt(0) === 120 /* x */ && HEADER.test(raw);
+  const form = raw.charCodeAt(0);
+  return (form === 120 /* x */ && HEADER.test(raw)) || (form === 103 /* g */ && GRACE_HEADER.test(raw));
+}
+
+/** The head of a stored value a TTL read fetches: enough for the grace form's two fields. */
+const GRACE_HEAD_BYTES = 39;
+
+/**
+ * The grace form's times as reads answer them: `ttl` until stale (0 once stale, null when it never expires), `grace`
+ * (the grace period; once stale, the seconds left of it) and `stale`.
+ */
+function decodeGraceTimes(staleAt: number, graceMs: number, now = Date.now()): { ttl: number | null; grace: number; stale: boolean } {
+  const stale = staleAt !== 0 && staleAt <= now;
+  return {
+    ttl: staleAt === 0 ? null : stale ? 0 : Math.max(1, Math.ceil((staleAt - now) / 1000)),
+    grace: stale ? Math.max(1, Math.ceil((staleAt + graceMs - now) / 1000)) : Math.ceil(graceMs / 1000),
+    stale,
+  };
 }
 
 /**
@@ -112,7 +176,11 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
   let tags: string[] = [];
   let valueAt = 0;
   let ttl = ttlSecondsOf(pttl);
-  const current = HEADER.exec(raw);
+  let grace: number | undefined;
+  let stale: boolean | undefined;
+  const graceForm = raw.charCodeAt(0) === 103 /* g */ ? GRACE_HEADER.exec(raw) : null;
+  // The grace form without its grace field reads as the current form (same fields, same places).
+  const current = graceForm ? [graceForm[0], graceForm[1], ...graceForm.slice(3)] : HEADER.exec(raw);
   const older = current ? null : (TAGS_HEADER.exec(raw) ?? FIRST_HEADER.exec(raw));
   if (current) {
     [, , version, created, updated] = current;
@@ -122,6 +190,7 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
     const expiresAt = Number(current[1]);
     // The key exists, so it has at least a moment left, even if this clock runs a little ahead of Redis's.
     ttl = expiresAt === 0 ? null : Math.max(1, Math.ceil((expiresAt - now) / 1000));
+    if (graceForm) ({ ttl, grace, stale } = decodeGraceTimes(expiresAt, Number(graceForm[2]), now));
   } else if (older) {
     [, version, created, updated] = older;
     const tagsLength = older.length > 5 ? Number(older[5]) : 0;
@@ -132,14 +201,24 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
   // The current form's value is JSON.stringify's text, stored by the write script: an entry read answers with that
   // text (entryJson), so parsing it can wait until someone reads `value` — for a large value, most of a read's CPU.
   if (current && options.lazyValue) {
-    return new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+    const lazy = new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+    if (grace !== undefined) {
+      lazy.grace = grace;
+      lazy.stale = stale;
+    }
+    return lazy;
   }
   const value = version === undefined ? NOT_JSON : parseJson(valueJson);
   if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
     return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: null, updatedAt: null, tags: [] };
   }
-  return new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+  const entry = new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+  if (grace !== undefined) {
+    entry.grace = grace;
+    entry.stale = stale;
+  }
+  return entry;
 }
 
 /**
@@ -170,6 +249,9 @@ class StoredEntry implements Entry {
     this.#valueJson = valueJson;
   }
 
+  grace?: number;
+  stale?: boolean;
+
   /** JSON.stringify(this), with the value's stored text (valid JSON: it was just parsed) instead of serializing it again. */
   json(): string {
     return entryText(this, this.#valueJson);
@@ -180,7 +262,8 @@ class StoredEntry implements Entry {
 function entryText(entry: Entry, valueJson: string): string {
   const tags = entry.tags.length ? JSON.stringify(entry.tags) : '[]';
   const ttl = entry.ttl === null ? 'null' : String(entry.ttl);
-  return `{"key":${JSON.stringify(entry.key)},"value":${valueJson},"ttl":${ttl},"version":${entry.version},"createdAt":"${entry.createdAt}","updatedAt":"${entry.updatedAt}","tags":${tags}}`;
+  const grace = entry.grace === undefined ? '' : `,"grace":${entry.grace},"stale":${entry.stale}`;
+  return `{"key":${JSON.stringify(entry.key)},"value":${valueJson},"ttl":${ttl},"version":${entry.version},"createdAt":"${entry.createdAt}","updatedAt":"${entry.updatedAt}","tags":${tags}${grace}}`;
 }
 
 const UNPARSED = Symbol('unparsed');
@@ -214,8 +297,13 @@ class LazyEntry implements Entry {
     this.#value = value;
   }
 
+  grace?: number;
+  stale?: boolean;
+
   toJSON(): Entry {
-    return { key: this.key, value: this.value, ttl: this.ttl, version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt, tags: this.tags };
+    const json: Entry = { key: this.key, value: this.value, ttl: this.ttl, version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt, tags: this.tags };
+    if (this.grace !== undefined) Object.assign(json, { grace: this.grace, stale: this.stale });
+    return json;
   }
 
   json(): string {
@@ -287,7 +375,11 @@ export class EntryStore extends RedisStore {
       const reader = this.readerFor(options.consistency);
       const raw = await this.run(rk, () => reader.get(rk));
       if (raw === null) return null;
-      if (carriesExpiry(raw)) return decodeEntry(key, raw, undefined, undefined, { lazyValue: true });
+      if (carriesExpiry(raw)) {
+        const entry = decodeEntry(key, raw, undefined, undefined, { lazyValue: true });
+        // Past its TTL, within its grace: served only to a caller that accepts stale data.
+        return entry.stale && !options.allowStale ? null : entry;
+      }
       const pttl = await this.run(rk, () => reader.pttl(rk));
       // Gone between the two reads (expired or deleted): a miss, as a later read would be.
       return pttl === -2 ? null : decodeEntry(key, raw, pttl);
@@ -300,10 +392,34 @@ export class EntryStore extends RedisStore {
     const entry = decodeEntry(key, reply[0], Number(reply[1]));
     // Extending a tagged entry's life must extend its slot's life in the tags' directories too.
     if (entry.tags.length) await this.registerTags(rk, entry.tags, Number(reply[1]));
-    return entry;
+    return entry.stale && !options.allowStale ? null : entry;
+  }
+
+  /**
+   * A read that asks for a lease (issue 13): one script on the primary, so it writes at most the lease key. A
+   * fresh entry is answered as by get. On a miss, or a stale entry within its grace, exactly one caller at a time
+   * is granted a lease of `leaseMs`; the others learn how long the lease has left (and get the stale entry).
+   */
+  async getWithLease(key: string, leaseMs: number): Promise<LeaseRead> {
+    const rk = entryKey(key);
+    const token = randomUUID();
+    const [state, raw, pttl, granted, leasePttl, now] = (await this.run(rk, () =>
+      withScripts(this.redis).skycacheLease(rk, leaseKey(rk, this.clustered), leaseMs, token),
+    )) as [string, string, number, string, number, number];
+    const entry = state === 'MISS' ? null : decodeEntry(key, raw, Number(pttl), Number(now));
+    if (state === 'HIT') return { entry };
+    if (granted) return { entry, lease: { token: granted, ttlMs: Number(leasePttl) } };
+    return { entry, filledByOtherMs: Math.max(0, Number(leasePttl)) };
   }
 
 
+
+  /** Gives up a lease (issue 13): true when it was this token's and is now gone, false when it was not current. */
+  async releaseLease(key: string, token: string): Promise<boolean> {
+    const rk = entryKey(key);
+    const lk = leaseKey(rk, this.clustered);
+    return Number(await this.run(rk, () => withScripts(this.redis).skycacheReleaseLease(lk, token))) === 1;
+  }
 
   /**
    * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this process made on the key's
@@ -347,6 +463,7 @@ export class EntryStore extends RedisStore {
     const tags = [...new Set(options.tags ?? [])];
     const now = Date.now();
     const rk = entryKey(key);
+    const graceMs = options.graceSeconds ? this.ttlMs(options.graceSeconds) : 0;
     const ttlMs = this.ttlMs(ttl);
     // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry. With
     // keepTtl the expiry kept is unknown here: the directory entry is registered without one (harmless, see tags.ts).
@@ -354,14 +471,31 @@ export class EntryStore extends RedisStore {
     const reply = (await this.run(rk, () =>
       withScripts(this.redis).skycacheSet(
         rk,
+        leaseKey(rk, this.clustered),
         json,
         options.keepTtl ? `keep:${ttlMs}` : ttlMs,
         now,
         conditionArg(options.condition),
         encodeTags(tags),
         tagIndexPrefix(rk, this.clustered),
+        // Issue 13: the script takes these three off the end (keep them last).
+        graceMs,
+        options.leaseToken ?? '',
+        options.externalVersion === undefined ? '' : options.externalVersion,
       ),
     )) as [string, number, string, number, number];
+    if (reply[0] === 'LEASE') {
+      throw new CacheError('LEASE_CONFLICT', `the lease on "${key}" is not this token's (it expired, was ended by another write, or is another caller's); nothing was written`, {
+        leaseTtlMs: Number(reply[1]) < 0 ? null : Number(reply[1]),
+      });
+    }
+    if (reply[0] !== 'OK' && options.externalVersion !== undefined) {
+      const current = Number(reply[1]);
+      throw new CacheError('VERSION_CONFLICT', `entry "${key}" is already at version ${current}, not below ${options.externalVersion}`, {
+        currentVersion: current,
+        externalVersion: options.externalVersion,
+      });
+    }
     if (reply[0] !== 'OK') throw conditionError(key, options.condition!, Number(reply[1]));
     const [, version, createdMs, existed, pttl] = reply;
     return {
@@ -372,6 +506,7 @@ export class EntryStore extends RedisStore {
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
       tags,
+      ...(graceMs ? { grace: options.graceSeconds } : {}),
     };
   }
 
@@ -394,12 +529,24 @@ export class EntryStore extends RedisStore {
     return Number(result) > 0;
   }
 
-  /** The remaining TTL of a key of any Redis type, or null when the key does not exist: one PTTL, a read. */
+  /**
+   * The remaining TTL of a key of any Redis type, or null when the key does not exist: one round trip of reads
+   * (PTTL, and the head of the value, where an entry with grace keeps when it turns stale: issue 13).
+   */
   async ttl(key: string, consistency?: ReadConsistency): Promise<TtlInfo | null> {
     const rk = entryKey(key);
     const reader = this.readerFor(consistency);
-    const pttl = await this.run(rk, () => reader.pttl(rk));
-    return pttl === -2 ? null : { key, ttl: ttlSecondsOf(pttl) };
+    const replies = await this.run(rk, () => reader.pipeline().pttl(rk).getrange(rk, 0, GRACE_HEAD_BYTES).exec());
+    const [ttlReply, headReply] = replies ?? [];
+    if (!ttlReply || ttlReply[0]) throw translateRedisError(ttlReply?.[0] ?? new Error('PTTL gave no reply'));
+    const pttl = Number(ttlReply[1]);
+    if (pttl === -2) return null;
+    // Another Redis type answers GETRANGE with WRONGTYPE: it has no grace.
+    const head = headReply && !headReply[0] ? String(headReply[1]) : '';
+    const grace = /^g(\d{15}):(\d+):/.exec(head);
+    if (!grace) return { key, ttl: ttlSecondsOf(pttl) };
+    const { ttl, grace: graceSeconds, stale } = decodeGraceTimes(Number(grace[1]), Number(grace[2]));
+    return { key, ttl, grace: graceSeconds, stale };
   }
 
   /** Sets the key's expiry to `seconds` from now (without changing its value or version). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LEASE_PREFIX, TAG_INDEX_PREFIX } from '../core/keyspace';
 import type { RedisClient } from '../core/redis';
 import { scriptText } from './change-events';
 import { scriptRegistry } from './script-registry';
@@ -36,9 +37,13 @@ end
   parse: `
 -- The header of each stored form: prefix length, version, createdAtMs, updatedAtMs, ttlMs, tags length (the
 -- first form: nil for ttl and tags length). Nil when raw is no entry.
+-- The grace form (issue 13) also answers its grace ms (7th).
 local function header(raw)
   local e, v, c, u, t, n = string.match(raw, '^x(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):')
   if e then return #e + #v + #c + #u + #t + #n + 7, v, c, u, t, n end
+  local g
+  e, g, v, c, u, t, n = string.match(raw, '^g(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):')
+  if e then return #e + #g + #v + #c + #u + #t + #n + 8, v, c, u, t, n, g end
   v, c, u, t, n = string.match(raw, '^(%d+):(%d+):(%d+):(%d+):(%d+):')
   if v then return #v + #c + #u + #t + #n + 5, v, c, u, t, n end
   v, c, u = string.match(raw, '^(%d+):(%d+):(%d+):')
@@ -70,8 +75,14 @@ end
 -- After a TTL change, rewrites a current-form entry's expiry in place (older forms are left as they are: their
 -- reads ask PTTL). pttl: the key's PTTL after the change.
 local function restampExpiry(key, raw, pttl, now)
-  if string.sub(raw, 1, 1) ~= 'x' then return end
+  local form = string.sub(raw, 1, 1)
+  if form ~= 'x' and form ~= 'g' then return end
   redis.call('SETRANGE', key, 1, expiryField(pttl < 0 and 0 or now + pttl))
+  -- The grace form's field is when the entry turns stale: the key itself lives its grace longer.
+  if form == 'g' and pttl >= 0 then
+    local _, _, _, _, _, _, grace = header(raw)
+    redis.call('PEXPIREAT', key, string.format('%.0f', now + pttl + tonumber(grace)))
+  end
 end
 `,
   refreshIndexExpiry: `
@@ -112,6 +123,8 @@ end
 -- Deletes one key of any type; a skycache entry also leaves its tag indexes. Returns 1 when something was there.
 -- noteChange: the change-event hook (change-events.ts), a no-op unless change events are on.
 local function deleteKey(key, prefix, now)
+  -- A deletion ends any lease on the key (issue 13): a fill loaded before it must not put back what it removed.
+  redis.call('UNLINK', '${LEASE_PREFIX}' .. string.sub(prefix, ${TAG_INDEX_PREFIX.length + 1}) .. key)
   local kind = redis.call('TYPE', key)['ok']
   if kind == 'none' then return 0 end
   local version, tags = 0, {}
@@ -165,14 +178,24 @@ return {raw, redis.call('PTTL', KEYS[1])}
 `),
   },
   /**
-   * KEYS: entry. ARGV: value JSON, TTL ms (or 'keep:<TTL ms>': keepTtl), now ms, condition ('' | 'absent' | 'present' | expected version),
-   * tags JSON ('' for none), index prefix. Bumps the version by one (a new key starts at firstVersion), keeps createdAt across overwrites, moves the
-   * key between tag indexes. Returns ['OK', version, createdAtMs, existed (0/1), pttl after the write (-1: none)] or, when the condition fails,
-   * ['FAILED', current version or -1 when absent].
+   * KEYS: entry, its lease key (issue 13). ARGV: value JSON, TTL ms (or 'keep:<TTL ms>': keepTtl), now ms, condition
+   * ('' | 'absent' | 'present' | expected version), tags JSON ('' for none), index prefix. Bumps the version by one (a new
+   * key starts at firstVersion), keeps createdAt across overwrites, moves the key between tag indexes. Returns ['OK',
+   * version, createdAtMs, existed (0/1), ms until the entry turns stale or expires (-1: never)] or, when the condition
+   * fails, ['FAILED', current version or -1 when absent]. The last three ARGV (see the prelude): grace ms, lease token,
+   * external version; a lease token that the lease key does not hold returns ['LEASE', the lease's pttl].
    */
   skycacheSet: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
+-- Issue 13 (leases, grace, external versions): KEYS[2] is the entry's lease key; the caller appends three ARGV
+-- after the write's own, taken off here so the ARGV above keep their places: grace ms ('' or '0': none), lease
+-- token ('': none), external version ('': none).
+local externalVersion = table.remove(ARGV)
+local leaseToken = table.remove(ARGV)
+local graceMs = tonumber(table.remove(ARGV)) or 0
+if leaseToken ~= '' and redis.call('GET', KEYS[2]) ~= leaseToken then return {'LEASE', redis.call('PTTL', KEYS[2])} end
+-- End of the issue 13 prelude.
 local old = redis.call('GET', KEYS[1])
 local version, created, oldTags, oldTtl = 0, ARGV[3], {}, nil
 if old then
@@ -191,7 +214,11 @@ elseif cond == 'present' then
 elseif cond ~= '' then
   if not old or version ~= tonumber(cond) then return {'FAILED', current} end
 end
-if old then version = version + 1 else version = firstVersion() end
+-- Issue 13: an external version (the source of truth's) applies only above the stored one, and becomes it.
+if externalVersion ~= '' then
+  if old and version >= tonumber(externalVersion) then return {'FAILED', current} end
+  version = tonumber(externalVersion)
+elseif old then version = version + 1 else version = firstVersion() end
 local tagsJson = ARGV[5] or ''
 local newTags = {}
 if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
@@ -199,27 +226,35 @@ local now = nowMs()
 local ttlMs = ARGV[2]
 local expiresAt
 -- keepTtl ('keep:<ms>', issue 16): an existing entry keeps its expiry (none when persisted) and its stored TTL;
--- a new one gets <ms>.
+-- a new one gets <ms>. A grace-form entry's key outlives its TTL by the grace: its expiry is the stored staleAt.
 local keepFor = string.match(ttlMs, '^keep:(%d+)$')
 if keepFor then
   ttlMs = keepFor
   if old then
+    local staleAt = string.match(old, '^g(%d+):')
     local pttl = redis.call('PTTL', KEYS[1])
-    expiresAt = pttl < 0 and 0 or now + pttl
+    if staleAt then expiresAt = tonumber(staleAt) else expiresAt = pttl < 0 and 0 or now + pttl end
     ttlMs = string.format('%d', oldTtl or math.max(pttl, 0))
   end
 end
 -- end keepTtl
 expiresAt = expiresAt or now + tonumber(ttlMs)
-local stored = 'x' .. expiryField(expiresAt) .. ':' .. string.format('%d', version) .. ':' .. created .. ':' ..
+-- Issue 13: with grace, the grace form; its field is when the entry turns stale, the key lives its grace longer.
+-- An entry without expiry has no grace.
+local form, keyExpiresAt = 'x', expiresAt
+if graceMs > 0 and expiresAt ~= 0 then form, keyExpiresAt = 'g', expiresAt + graceMs end
+local graceField = form == 'g' and (string.format('%d', graceMs) .. ':') or ''
+local stored = form .. expiryField(expiresAt) .. ':' .. graceField .. string.format('%d', version) .. ':' .. created .. ':' ..
   ARGV[3] .. ':' .. ttlMs .. ':' .. string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1]
 if expiresAt == 0 then redis.call('SET', KEYS[1], stored)
-else redis.call('SET', KEYS[1], stored, 'PXAT', string.format('%d', expiresAt)) end
+else redis.call('SET', KEYS[1], stored, 'PXAT', string.format('%d', keyExpiresAt)) end
 local keep, dropped = {}, {}
 for _, t in ipairs(newTags) do keep[t] = true end
 for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end end
 indexRemove(prefix, dropped, KEYS[1], now)
-indexAdd(prefix, newTags, KEYS[1], expiresAt == 0 and 'inf' or string.format('%.0f', expiresAt), now)
+indexAdd(prefix, newTags, KEYS[1], expiresAt == 0 and 'inf' or string.format('%.0f', keyExpiresAt), now)
+-- Issue 13: any write ends the key's lease; a fill with an older load is then refused.
+redis.call('UNLINK', KEYS[2])
 return {'OK', version, created, old and 1 or 0, expiresAt == 0 and -1 or expiresAt - now}
 `),
   },
@@ -299,6 +334,42 @@ return redis.call('ZCARD', dir)
    * entry that does not hold an integer (SKYCACHE_NOT_INTEGER) and a result outside ±(2^53-1) (SKYCACHE_OVERFLOW).
    * Returns [value, version, createdAtMs, existed (0/1), pttl, tags JSON ('' for none)].
    */
+  /**
+   * A read that asks for a lease (issue 13, docs/client.md). KEYS: entry, its lease key. ARGV: lease ms, token.
+   * A fresh entry is a hit and leaves the lease alone. On a miss, or an entry past its TTL within its grace
+   * (stale), the caller is granted the lease unless another holds it. Returns [state ('HIT' | 'MISS' | 'STALE'),
+   * raw ('' on a miss), the entry's pttl, token granted ('' when another holds the lease), lease pttl, now ms].
+   */
+  skycacheLease: {
+    numberOfKeys: 2,
+    lua: lua(['nowMs'], `
+local raw = redis.call('GET', KEYS[1])
+local now = nowMs()
+local state = 'MISS'
+if raw then
+  state = 'HIT'
+  local staleAt = string.match(raw, '^g(%d+):')
+  if staleAt and tonumber(staleAt) > 0 and tonumber(staleAt) <= now then state = 'STALE' end
+end
+local pttl = raw and redis.call('PTTL', KEYS[1]) or -2
+if state == 'HIT' then return {state, raw, pttl, '', -2, now} end
+local token = ''
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[1]) then token = ARGV[2] end
+return {state, raw or '', pttl, token, redis.call('PTTL', KEYS[2]), now}
+`),
+  },
+  /**
+   * Ends a lease its holder gives up (a loader that failed), so the next caller need not wait for it to expire.
+   * KEYS: the lease key. ARGV: token. Returns 1 when the lease was this token's (and is gone), else 0.
+   */
+  skycacheReleaseLease: {
+    numberOfKeys: 1,
+    lua: `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('UNLINK', KEYS[1])
+return 1
+`,
+  },
   skycacheIncrement: {
     numberOfKeys: 1,
     lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd'], `
@@ -376,7 +447,8 @@ for i = 1, #KEYS do
     out[i] = {'!TYPE', redis.call('TYPE', KEYS[i])['ok']}
   elseif raw then
     -- The current form carries its expiry; older forms need the key's PTTL.
-    if string.sub(raw, 1, 1) == 'x' then out[i] = {raw, -3} else out[i] = {raw, redis.call('PTTL', KEYS[i])} end
+    local form = string.sub(raw, 1, 1)
+    if form == 'x' or form == 'g' then out[i] = {raw, -3} else out[i] = {raw, redis.call('PTTL', KEYS[i])} end
   else
     out[i] = false
   end

@@ -1,4 +1,4 @@
-import { INTERNAL_PREFIX, slotOf, slotTag } from '../core/keyspace';
+import { INTERNAL_PREFIX, slotOf, slotTag, TAG_INDEX_PREFIX } from '../core/keyspace';
 import { translateRedisError, type RedisClient } from '../core/redis';
 import { evalMultiKey, withScripts } from './scripts';
 
@@ -12,7 +12,7 @@ import { evalMultiKey, withScripts } from './scripts';
  * directory is written BEFORE the entry, so it is always a superset: a listed slot whose index is empty costs one
  * cheap script call at invalidation, never a missed entry.
  */
-export const TAG_INDEX_PREFIX = `${INTERNAL_PREFIX}tag:`;
+export { TAG_INDEX_PREFIX };
 export const TAG_DIRECTORY_PREFIX = `${INTERNAL_PREFIX}tagslots:`;
 /** Covers clock skew between the API and the Redis nodes and in-flight writes when pruning a directory. */
 export const DIRECTORY_GRACE_MS = 60_000;

@@ -11,7 +11,7 @@ provideStores(entryStore);
 export const handler = routedHandler({
   batchGet: {
     handle: async ({ body, services }) => {
-      const items = await getMany(services.entries, body.keys);
+      const items = await getMany(services.entries, body.keys, undefined, { allowStale: body.allowStale });
       const hits = items.filter((i) => i.found).length;
       services.hits.record('batch', hits, items.length - hits);
       return json(200, { items });

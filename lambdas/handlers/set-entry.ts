@@ -31,7 +31,14 @@ async function writeEntry(key: string, body: WriteBody, { header, services }: Ro
   }
   let result;
   try {
-    result = await services.entries.set(key, body.value, body.ttl, { tags: body.tags, condition, keepTtl: body.keepTtl });
+    result = await services.entries.set(key, body.value, body.ttl, {
+      tags: body.tags,
+      condition,
+      keepTtl: body.keepTtl,
+      graceSeconds: body.grace,
+      leaseToken: body.lease,
+      externalVersion: body.externalVersion,
+    });
   } catch (e) {
     // A refused HTTP precondition is a 412, whatever the state that refused it.
     if (fromHeader && e instanceof CacheError && ['CONFLICT', 'NOT_FOUND', 'VERSION_CONFLICT'].includes(e.code) && e.details) {
@@ -64,6 +71,14 @@ const put: Operation<WriteBody> = {
   handle: async (request) => writeEntry(request.key(), request.body, request as RouteRequest<unknown>),
 };
 
+/** POST /cache/lease/release {key, token} (issue 13) */
+const releaseLease: Operation<BodyOf<'releaseLease'>> = {
+  handle: async ({ body, services }) => {
+    if (await services.entries.releaseLease(body.key, body.token)) return json(204);
+    throw new CacheError('LEASE_CONFLICT', `the lease on "${body.key}" is not this token's (it expired or was ended by a write); nothing was released`);
+  },
+};
+
 provideStores(entryStore);
 
-export const handler = routedHandler({ setEntry: post, putEntry: put, putEntryByQuery: put }, setEntryRoutes);
+export const handler = routedHandler({ setEntry: post, putEntry: put, putEntryByQuery: put, releaseLease }, setEntryRoutes);

@@ -13,6 +13,10 @@ export const STATUS_OF: Record<CacheErrorCode, number> = {
   NOT_ACCEPTABLE: 406,
   CONFLICT: 409,
   VERSION_CONFLICT: 409,
+  /** A write with a lease token that is not the key's current lease (issue 13). */
+  LEASE_CONFLICT: 409,
+  /** A read asking for a lease on a miss while another caller holds it (issue 13): details.retryAfterMs. */
+  FILLING: 404,
   WRONG_TYPE: 409,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,

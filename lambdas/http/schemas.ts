@@ -163,13 +163,47 @@ const oneCondition = z.refine<{ ifAbsent?: true; ifPresent?: true; ifVersion?: n
   { message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"' },
 );
 
+const externalVersionAlone = z.refine<{ ifAbsent?: true; ifPresent?: true; ifVersion?: number; externalVersion?: number }>(
+  (b) => b.externalVersion === undefined || [b.ifAbsent, b.ifPresent, b.ifVersion].every((c) => c === undefined),
+  { message: '"externalVersion" is a condition of its own: give it without "ifAbsent", "ifPresent" or "ifVersion"' },
+);
+
 /** POST /cache: the key in the body. */
 export const setEntryBody = (limits: SchemaLimits) =>
-  z.strictObject({ key: keySchema(limits), ...entryWriteShape(limits), ...singleWriteShape }).check(oneCondition, ttlOrKeepTtl);
+  z
+    .strictObject({ key: keySchema(limits), ...entryWriteShape(limits), ...singleWriteShape, ...leaseWriteShape(limits) })
+    .check(oneCondition, ttlOrKeepTtl, externalVersionAlone);
 
 /** PUT /cache/{key} and PUT /cache?key=: the key in the URL, the rest as for POST /cache. */
 export const putEntryBody = (limits: SchemaLimits) =>
-  z.strictObject({ ...entryWriteShape(limits), ...singleWriteShape }).check(oneCondition, ttlOrKeepTtl);
+  z
+    .strictObject({ ...entryWriteShape(limits), ...singleWriteShape, ...leaseWriteShape(limits) })
+    .check(oneCondition, ttlOrKeepTtl, externalVersionAlone);
+
+/** Issue 13: gives up a lease (a loader that failed), so other callers need not wait for it to expire. */
+export const releaseLeaseBody = (limits: SchemaLimits) =>
+  z.strictObject({ key: keySchema(limits), token: leaseToken() });
+
+/** A lease token as a read granted it. */
+const leaseToken = () =>
+  z.string({ error: 'must be the token a read granted' }).check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'));
+
+/** Issue 13 (docs/client.md): what a write may add for grace, leases and versions given by the source of truth. */
+function leaseWriteShape(limits: SchemaLimits) {
+  return {
+    /** Seconds after the TTL during which the entry is still served, marked stale, to readers that accept it. */
+    grace: z.optional(ttlSchema(limits)),
+    /** The token of a lease granted by a read (?lease=): the write fills the entry only while that lease is current. */
+    lease: z.optional(leaseToken()),
+    /** The version to store, from the source of truth: written only when the stored version is lower (or none is stored). */
+    externalVersion: z.optional(
+      z.number({ error: 'must be a whole number' }).check(
+        z.refine(Number.isSafeInteger, { message: 'must be a whole number within 2^53-1' }),
+        z.gte(1, { message: 'must be at least 1' }),
+      ),
+    ),
+  };
+}
 
 export const invalidateBody = (limits: SchemaLimits) =>
   z
@@ -215,7 +249,12 @@ function batchKeys(limits: SchemaLimits) {
     );
 }
 
-export const batchGetBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
+export const batchGetBody = (limits: SchemaLimits) =>
+  z.strictObject({
+    keys: batchKeys(limits),
+    /** Issue 13: answer entries past their TTL within their grace too (marked stale); without, they read as missing. */
+    allowStale: z.optional(z.boolean({ error: 'must be true or false' })),
+  });
 export const batchDeleteBody = (limits: SchemaLimits) => z.strictObject({ keys: batchKeys(limits) });
 
 export const batchSetBody = (limits: SchemaLimits) => {

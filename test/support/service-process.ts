@@ -24,12 +24,12 @@ export interface ServiceProcess {
 /**
  * Starts the service as `npm start` does (`node --import tsx lambdas/local/main.ts`; with `viaNpm`, through npm
  * itself; with `entry`, another entry such as the production server's) on a free port — with its private
- * redis-server unless `env` names a REDIS_URL — and resolves once it listens.
+ * redis-server unless `env` names a REDIS_URL or REDIS_CLUSTER_NODES — and resolves once it listens.
  */
 export async function startServiceProcess(options: { viaNpm?: boolean; env?: Record<string, string>; entry?: string } = {}): Promise<ServiceProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ...options.env };
   if (!options.env?.REDIS_URL) delete env.REDIS_URL;
-  delete env.REDIS_CLUSTER_NODES;
+  if (!options.env?.REDIS_CLUSTER_NODES) delete env.REDIS_CLUSTER_NODES;
   const [command, args] = options.viaNpm
     ? ['npm', ['start', '--silent']]
     : [process.execPath, ['--import', 'tsx', options.entry ?? 'lambdas/local/main.ts']];
@@ -41,7 +41,7 @@ export async function startServiceProcess(options: { viaNpm?: boolean; env?: Rec
   await waitFor(() => /listening on \S+ \(pid \d+\)/.test(text) || launcher.exitCode !== null, 60_000, 'the service to listen');
   const listening = /listening on (\S+) \(pid (\d+)\)/.exec(text);
   const redis = /private redis-server at \S+ \(pid (\d+)\)/.exec(text);
-  if (!listening || (!redis && !env.REDIS_URL)) {
+  if (!listening || (!redis && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES)) {
     launcher.kill('SIGKILL');
     throw new Error(`the service did not start:\n${text}`);
   }
