@@ -120,6 +120,7 @@ describe('Redis errors as the client sees them', () => {
     ['MOVED 3999 127.0.0.1:7001', 'UNAVAILABLE'],
     ['TRYAGAIN Multiple keys request during rehashing of slot', 'UNAVAILABLE'],
     ['Command timed out', 'UNAVAILABLE'],
+    ['All keys in the pipeline should belong to the same slots allocation group', 'UNAVAILABLE'],
     ['ERR something unexpected', 'INTERNAL'],
   ])('%s → %s', (message, code) => {
     expect(translateRedisError(new Error(message)).code).toBe(code);

@@ -258,24 +258,33 @@ function refreshSlots(cluster: Cluster): Promise<void> {
 }
 
 /**
- * Runs a single-command operation, and once more after refreshing the slot table if Redis answered MOVED. An
- * auto-pipeline that mixes several slots of one node gets a different MOVED per slot after a failover, which
- * ioredis hands to the caller instead of redirecting; MOVED means the command was not executed, so the retry is
- * safe (ASK is left alone: it needs ASKING on another node, and resolves itself when the migration ends).
+ * Replies meaning the command was never executed, after which a client with a stale slot table may send it again:
+ * - `MOVED`: an auto-pipeline that mixes several slots of one node gets a different MOVED per slot after a failover,
+ *   which ioredis hands to the caller instead of redirecting;
+ * - ioredis's own refusal of an auto-pipeline whose keys no longer share one node: a MOVED that arrived while the
+ *   pipeline waited behind another one re-pointed some of its slots (ioredis updates the slot a MOVED names, not
+ *   the whole shard), so ioredis rejects the pipeline before sending it.
+ * ASK is left alone: it needs ASKING on another node, and resolves itself when the migration ends.
+ */
+const NOT_SENT_STALE_SLOTS = /^MOVED |All keys in the pipeline should belong to the same slots allocation group/;
+
+/**
+ * Runs a single-command operation, and once more after refreshing the slot table if the cluster said the command
+ * was not executed because the client's slot table is stale (NOT_SENT_STALE_SLOTS), so the retry is safe.
  */
 export async function retryOnceOnMoved<T>(clients: (RedisClient | undefined)[], work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
     const clusters = clients.filter((c): c is Cluster => !!c && isCluster(c));
-    if (!clusters.length || !/^MOVED /.test((e as Error)?.message ?? '')) throw e;
+    if (!clusters.length || !NOT_SENT_STALE_SLOTS.test((e as Error)?.message ?? '')) throw e;
     await Promise.all(clusters.map(refreshSlots));
     return work();
   }
 }
 
 const UNAVAILABLE_PATTERNS =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY |Cluster isn't ready|NOAUTH|WRONGPASS|^MOVED |^ASK /;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection is closed|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|connect ETIMEDOUT|BUSY |Cluster isn't ready|NOAUTH|WRONGPASS|^MOVED |^ASK |same slots allocation group|Node is disconnected|Cluster is disconnect/;
 
 /** Maps what ioredis throws to the domain's error vocabulary; unknown failures stay INTERNAL. */
 export function translateRedisError(err: unknown): CacheError {
