@@ -170,7 +170,7 @@ export async function coldStart(redisUrl: string, runs: number): Promise<Section
         `Each handler adds only its own family's code: ${fmtKb(ownCode[0])}–${fmtKb(ownCode[ownCode.length - 1])} (its routes and schemas, its store and Lua scripts, services, middleware, the runtime contract). ` +
         `So with ioredis bundled, ${fmtKb(MAX_BUNDLE_BYTES)} leaves ${fmtKb(MAX_BUNDLE_BYTES - shared)} for a handler's own code, less than the smallest family needs: the size target is out of reach unless a dependency goes ` +
         '(measured once by hand, not by this section: a command table limited to the 85 commands skycache and ioredis itself send, aliased in place of @ioredis/commands, took 24 KB off every bundle ' +
-        'and about a fifth of the import CPU, get-entry 69 → 55 ms, as ioredis then defines 85 command methods instead of 301; that leaves only stats under 250 KB, and would mean keeping a fork of the package\'s key-position logic). ' +
+        'and a fifth of the import time, get-entry 84 → 67 ms (median of 11 imports on a quiet machine), as ioredis then defines 85 command methods instead of 301; that leaves only stats under 250 KB, and would mean keeping a fork of the package\'s key-position logic). ' +
         'Stripping the Lua comments and indentation would save at most 2.5 KB (entry bundles).',
     );
     notes.push(
