@@ -61,6 +61,12 @@ export const samples: Record<string, RouteSample[]> = {
     { variant: 'create', request: { body: { key: 'bench:set-new', value: valueOfSize(512), ttl: 600 } }, setup: (r) => r.del('k:bench:set-new'), singleKey: true, expectStatus: 201 },
     { variant: 'replace', request: { body: { key: 'bench:set', value: valueOfSize(512), ttl: 600 } }, setup: put('bench:set'), singleKey: true, },
   ],
+  putEntry: [
+    { variant: 'replace', request: { pathParameters: { key: 'bench:put' }, body: { value: valueOfSize(512), keepTtl: true } }, setup: put('bench:put'), singleKey: true },
+  ],
+  putEntryByQuery: [
+    { variant: 'create', request: { query: { key: 'bench:put-new' }, body: { value: valueOfSize(512), ttl: 600 } }, setup: (r) => r.del('k:bench:put-new'), singleKey: true, expectStatus: 201 },
+  ],
   deleteEntry: [
     { variant: '', request: { pathParameters: { key: 'bench:del' } }, setup: put('bench:del'), singleKey: true, expectStatus: 204 },
   ],
@@ -140,6 +146,9 @@ export const samples: Record<string, RouteSample[]> = {
   getSortedSetSize: [{ variant: '', request: on('bench:ds:zset'), setup: after([['addSortedSetMembers', on('bench:ds:zset', { body: { members: [{ member: 'a', score: 1 }] } })]]), singleKey: true }],
   incrementCounter: [{ variant: '', request: on('bench:ds:counter', { body: { by: 1 } }), singleKey: true }],
   getCounter: [{ variant: '', request: on('bench:ds:counter'), setup: after([['incrementCounter', on('bench:ds:counter', { body: { by: 1 } })]]), singleKey: true }],
+  deleteCounter: [
+    { variant: '', request: on('bench:ds:counter-del'), setup: after([['incrementCounter', on('bench:ds:counter-del', { body: { by: 1 } })]]), singleKey: true, expectStatus: 204 },
+  ],
   publishMessage: [{ variant: '', request: { pathParameters: { topic: 'bench:topic' }, body: { message: valueOfSize(512) } }, singleKey: true, expectStatus: 201 }],
   subscribeTopic: [
     {

@@ -13,6 +13,7 @@ import {
   listTrimBody,
   membersBody,
   publishBody,
+  putEntryBody,
   setEntryBody,
   setMembersBody,
   setPopBody,
@@ -22,6 +23,8 @@ import {
   zsetRankBody,
   type SchemaLimits,
 } from './http/schemas';
+import * as R from './http/response-schemas';
+import type { ErrorCode } from './http/response-schemas';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -46,8 +49,19 @@ export interface RouteDefinition {
   summary: string;
   /** Schema of the JSON body, when the route takes one (the handler validates with it, API Gateway's model too). */
   body?: (limits: SchemaLimits) => z.ZodMiniType;
-  /** The query parameters the handler may read (any other is a programming error, answered 500). */
+  /** The query parameters the route takes (any other is a 400; reading an undeclared one is a programming error). */
   query?: readonly QueryParameter[];
+  /** What a success answers: its statuses, its body's schema (none for 204/304) and whether it carries an ETag. */
+  response: RouteResponse;
+  /** The error codes this route answers beyond those every route of its kind may (see errorCodesOf). */
+  errors?: readonly ErrorCode[];
+}
+
+export interface RouteResponse {
+  status: readonly (200 | 201 | 204 | 304)[];
+  body?: () => z.ZodMiniType;
+  /** The success answers carry `ETag: "<version>"` (and a 304 answers If-None-Match). */
+  etag?: boolean;
 }
 
 const CONSISTENCY_QUERY: QueryParameter = {
@@ -59,7 +73,7 @@ const CONSISTENCY_QUERY: QueryParameter = {
 /** The routes of lambdas/handlers/stats.ts. */
 export const statsRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'getCacheStats',
+    id: 'getCacheStats', response: { status: [200], body: R.statsBody },
     method: 'GET',
     path: '/cache/stats',
     handler: 'stats',
@@ -73,7 +87,7 @@ export const statsRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/get-entry.ts. */
 export const getEntryRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'getEntry',
+    id: 'getEntry', response: { status: [200, 304], body: R.entryBody, etag: true }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'WRONG_TYPE'],
     method: 'GET',
     path: '/cache/{key}',
     handler: 'get-entry',
@@ -81,7 +95,7 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
     query: readQuery(),
   },
   {
-    id: 'getEntryByQuery',
+    id: 'getEntryByQuery', response: { status: [200, 304], body: R.entryBody, etag: true }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'WRONG_TYPE'],
     method: 'GET',
     path: '/cache',
     handler: 'get-entry',
@@ -93,26 +107,43 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/set-entry.ts. */
 export const setEntryRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'setEntry',
+    id: 'setEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
     method: 'POST',
     path: '/cache',
     handler: 'set-entry',
     summary: 'Create or replace an entry: 201 when created, 200 when replaced; the version grows by one per write',
     body: setEntryBody,
   },
+  {
+    id: 'putEntry', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
+    method: 'PUT',
+    path: '/cache/{key}',
+    handler: 'set-entry',
+    summary: 'Create or replace the entry named by the URL, the value and options in the body (as POST /cache without "key"): 201 or 200',
+    body: putEntryBody,
+  },
+  {
+    id: 'putEntryByQuery', response: { status: [200, 201], body: R.writeBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'VERSION_CONFLICT', 'PRECONDITION_FAILED', 'WRONG_TYPE'],
+    method: 'PUT',
+    path: '/cache',
+    handler: 'set-entry',
+    summary: 'Create or replace the entry named by ?key= (for every key, reserved names and keys with "/" included)',
+    body: putEntryBody,
+    query: [{ name: 'key', required: true, description: 'the key to write' }],
+  },
 ]);
 
 /** The routes of lambdas/handlers/delete-entry.ts. */
 export const deleteEntryRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'deleteEntry',
+    id: 'deleteEntry', response: { status: [204] }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'PRECONDITION_FAILED'],
     method: 'DELETE',
     path: '/cache/{key}',
     handler: 'delete-entry',
     summary: 'Delete one entry: 204, or 404 when nothing was there',
   },
   {
-    id: 'deleteEntryByQuery',
+    id: 'deleteEntryByQuery', response: { status: [204] }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'PRECONDITION_FAILED'],
     method: 'DELETE',
     path: '/cache',
     handler: 'delete-entry',
@@ -124,7 +155,7 @@ export const deleteEntryRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/invalidate.ts. */
 export const invalidateRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'invalidate',
+    id: 'invalidate', response: { status: [200], body: R.invalidatedBody },
     method: 'POST',
     path: '/cache/invalidate',
     handler: 'invalidate',
@@ -137,7 +168,7 @@ export const invalidateRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/batch.ts. */
 export const batchRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'batchGet',
+    id: 'batchGet', response: { status: [200], body: R.batchGetAnswer },
     method: 'POST',
     path: '/cache/batch/get',
     handler: 'batch',
@@ -145,7 +176,7 @@ export const batchRoutes = /* @__PURE__ */ routeFamily([
     body: batchGetBody,
   },
   {
-    id: 'batchSet',
+    id: 'batchSet', response: { status: [200], body: R.batchSetAnswer },
     method: 'POST',
     path: '/cache/batch/set',
     handler: 'batch',
@@ -153,7 +184,7 @@ export const batchRoutes = /* @__PURE__ */ routeFamily([
     body: batchSetBody,
   },
   {
-    id: 'batchDelete',
+    id: 'batchDelete', response: { status: [200], body: R.batchDeleteAnswer },
     method: 'POST',
     path: '/cache/batch/delete',
     handler: 'batch',
@@ -165,14 +196,14 @@ export const batchRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/entry-ttl.ts. */
 export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'getEntryTtl',
+    id: 'getEntryTtl', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'GET',
     path: '/cache/{key}/ttl',
     handler: 'entry-ttl',
     summary: 'Remaining TTL of a key in seconds (null when it never expires); 404 when absent',
   },
   {
-    id: 'touchEntry',
+    id: 'touchEntry', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'PUT',
     path: '/cache/{key}/ttl',
     handler: 'entry-ttl',
@@ -180,14 +211,14 @@ export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
     body: touchEntryBody,
   },
   {
-    id: 'persistEntry',
+    id: 'persistEntry', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'DELETE',
     path: '/cache/{key}/ttl',
     handler: 'entry-ttl',
     summary: 'Remove a key\'s expiry: it stays until deleted, invalidated or evicted; 404 when absent',
   },
   {
-    id: 'getEntryTtlByQuery',
+    id: 'getEntryTtlByQuery', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'GET',
     path: '/cache/ttl',
     handler: 'entry-ttl',
@@ -195,7 +226,7 @@ export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
     query: [keyQuery('the key whose TTL to read')],
   },
   {
-    id: 'touchEntryByQuery',
+    id: 'touchEntryByQuery', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'PUT',
     path: '/cache/ttl',
     handler: 'entry-ttl',
@@ -204,7 +235,7 @@ export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
     query: [keyQuery('the key to touch')],
   },
   {
-    id: 'persistEntryByQuery',
+    id: 'persistEntryByQuery', response: { status: [200], body: R.ttlBody }, errors: ['NOT_FOUND'],
     method: 'DELETE',
     path: '/cache/ttl',
     handler: 'entry-ttl',
@@ -217,7 +248,7 @@ export const entryTtlRoutes = /* @__PURE__ */ routeFamily([
 /** The routes of lambdas/handlers/lists.ts. */
 export const listsRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'getListRange',
+    id: 'getListRange', response: { status: [200], body: R.listRangeBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'],
     method: 'GET',
     path: '/lists/{key}',
     handler: 'lists',
@@ -227,67 +258,67 @@ export const listsRoutes = /* @__PURE__ */ routeFamily([
       { name: 'stop', required: false, description: 'last index, inclusive, default -1 (the end)' },
     ],
   },
-  { id: 'deleteList', method: 'DELETE', path: '/lists/{key}', handler: 'lists', summary: 'Delete a list: 204, or 404 when none was there' },
+  { id: 'deleteList', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/lists/{key}', handler: 'lists', summary: 'Delete a list: 204, or 404 when none was there' },
   {
-    id: 'pushList',
+    id: 'pushList', response: { status: [200, 201], body: R.listPushBody }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/lists/{key}/push',
     handler: 'lists',
     summary: 'Push values onto the left or right end (201 when the list was created); optional ttl for the list',
     body: listPushBody,
   },
-  { id: 'popList', method: 'POST', path: '/lists/{key}/pop', handler: 'lists', summary: 'Remove and return up to count values from one end', body: listPopBody },
-  { id: 'getListSize', method: 'GET', path: '/lists/{key}/size', handler: 'lists', summary: 'Number of values in a list (0 when there is none)' },
-  { id: 'trimList', method: 'POST', path: '/lists/{key}/trim', handler: 'lists', summary: 'Keep only the values from start to stop, inclusive', body: listTrimBody },
+  { id: 'popList', response: { status: [200], body: R.listPopBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/lists/{key}/pop', handler: 'lists', summary: 'Remove and return up to count values from one end', body: listPopBody },
+  { id: 'getListSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/lists/{key}/size', handler: 'lists', summary: 'Number of values in a list (0 when there is none)' },
+  { id: 'trimList', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/lists/{key}/trim', handler: 'lists', summary: 'Keep only the values from start to stop, inclusive', body: listTrimBody },
 ]);
 
 /** The routes of lambdas/handlers/sets.ts. */
 export const setsRoutes = /* @__PURE__ */ routeFamily([
-  { id: 'getSetMembers', method: 'GET', path: '/sets/{key}', handler: 'sets', summary: 'Every member of a set with its size and ttl; 404 when there is none' },
-  { id: 'deleteSet', method: 'DELETE', path: '/sets/{key}', handler: 'sets', summary: 'Delete a set: 204, or 404 when none was there' },
+  { id: 'getSetMembers', response: { status: [200], body: R.setMembersAnswer }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'], method: 'GET', path: '/sets/{key}', handler: 'sets', summary: 'Every member of a set with its size and ttl; 404 when there is none' },
+  { id: 'deleteSet', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/sets/{key}', handler: 'sets', summary: 'Delete a set: 204, or 404 when none was there' },
   {
-    id: 'addSetMembers',
+    id: 'addSetMembers', response: { status: [200, 201], body: R.setAddBody }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/sets/{key}/add',
     handler: 'sets',
     summary: 'Add members (201 when the set was created); answers how many were new; optional ttl for the set',
     body: setMembersBody,
   },
-  { id: 'removeSetMembers', method: 'POST', path: '/sets/{key}/remove', handler: 'sets', summary: 'Remove members; answers how many were there', body: membersBody },
-  { id: 'containsSetMembers', method: 'POST', path: '/sets/{key}/contains', handler: 'sets', summary: 'Whether each of the given members is in the set', body: membersBody },
-  { id: 'getSetSize', method: 'GET', path: '/sets/{key}/size', handler: 'sets', summary: 'Number of members in a set (0 when there is none)' },
-  { id: 'popSetMembers', method: 'POST', path: '/sets/{key}/pop', handler: 'sets', summary: 'Remove and return up to count random members', body: setPopBody },
+  { id: 'removeSetMembers', response: { status: [200], body: R.removedBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/sets/{key}/remove', handler: 'sets', summary: 'Remove members; answers how many were there', body: membersBody },
+  { id: 'containsSetMembers', response: { status: [200], body: R.containsBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/sets/{key}/contains', handler: 'sets', summary: 'Whether each of the given members is in the set', body: membersBody },
+  { id: 'getSetSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/sets/{key}/size', handler: 'sets', summary: 'Number of members in a set (0 when there is none)' },
+  { id: 'popSetMembers', response: { status: [200], body: R.setPopAnswer }, errors: ['WRONG_TYPE'], method: 'POST', path: '/sets/{key}/pop', handler: 'sets', summary: 'Remove and return up to count random members', body: setPopBody },
 ]);
 
 /** The routes of lambdas/handlers/hashes.ts. */
 export const hashesRoutes = /* @__PURE__ */ routeFamily([
-  { id: 'getHash', method: 'GET', path: '/hashes/{key}', handler: 'hashes', summary: 'Every field of a hash with its size and ttl; 404 when there is none' },
-  { id: 'deleteHash', method: 'DELETE', path: '/hashes/{key}', handler: 'hashes', summary: 'Delete a hash: 204, or 404 when none was there' },
+  { id: 'getHash', response: { status: [200], body: R.hashBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'], method: 'GET', path: '/hashes/{key}', handler: 'hashes', summary: 'Every field of a hash with its size and ttl; 404 when there is none' },
+  { id: 'deleteHash', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/hashes/{key}', handler: 'hashes', summary: 'Delete a hash: 204, or 404 when none was there' },
   {
-    id: 'setHashFields',
+    id: 'setHashFields', response: { status: [200, 201], body: R.upsertBody }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/hashes/{key}/set',
     handler: 'hashes',
     summary: 'Set fields to JSON values (201 when the hash was created); optional ttl for the hash',
     body: hashSetBody,
   },
-  { id: 'getHashFields', method: 'POST', path: '/hashes/{key}/get', handler: 'hashes', summary: 'Read the named fields; lists those missing', body: hashFieldsBody },
-  { id: 'removeHashFields', method: 'POST', path: '/hashes/{key}/remove', handler: 'hashes', summary: 'Delete the named fields', body: hashFieldsBody },
+  { id: 'getHashFields', response: { status: [200], body: R.hashFieldsAnswer }, errors: ['WRONG_TYPE'], method: 'POST', path: '/hashes/{key}/get', handler: 'hashes', summary: 'Read the named fields; lists those missing', body: hashFieldsBody },
+  { id: 'removeHashFields', response: { status: [200], body: R.removedBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/hashes/{key}/remove', handler: 'hashes', summary: 'Delete the named fields', body: hashFieldsBody },
   {
-    id: 'incrementHashField',
+    id: 'incrementHashField', response: { status: [200, 201], body: R.hashIncrementAnswer }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/hashes/{key}/increment',
     handler: 'hashes',
     summary: 'Add an integer to an integer field, creating it at 0',
     body: hashIncrementBody,
   },
-  { id: 'getHashSize', method: 'GET', path: '/hashes/{key}/size', handler: 'hashes', summary: 'Number of fields in a hash (0 when there is none)' },
+  { id: 'getHashSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/hashes/{key}/size', handler: 'hashes', summary: 'Number of fields in a hash (0 when there is none)' },
 ]);
 
 /** The routes of lambdas/handlers/sorted-sets.ts. */
 export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'getSortedSetRange',
+    id: 'getSortedSetRange', response: { status: [200], body: R.zsetRangeBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'],
     method: 'GET',
     path: '/zsets/{key}',
     handler: 'sorted-sets',
@@ -300,7 +331,7 @@ export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
     ],
   },
   {
-    id: 'getSortedSetRangeByScore',
+    id: 'getSortedSetRangeByScore', response: { status: [200], body: R.zsetRangeBody }, errors: ['NOT_FOUND', 'WRONG_TYPE', 'PAYLOAD_TOO_LARGE'],
     method: 'GET',
     path: '/zsets/{key}/by-score',
     handler: 'sorted-sets',
@@ -314,20 +345,20 @@ export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
       { name: 'limit', required: false, description: 'most members to answer, default all' },
     ],
   },
-  { id: 'deleteSortedSet', method: 'DELETE', path: '/zsets/{key}', handler: 'sorted-sets', summary: 'Delete a sorted set: 204, or 404 when none was there' },
+  { id: 'deleteSortedSet', response: { status: [204] }, errors: ['NOT_FOUND', 'WRONG_TYPE'], method: 'DELETE', path: '/zsets/{key}', handler: 'sorted-sets', summary: 'Delete a sorted set: 204, or 404 when none was there' },
   {
-    id: 'addSortedSetMembers',
+    id: 'addSortedSetMembers', response: { status: [200, 201], body: R.upsertBody }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/zsets/{key}/add',
     handler: 'sorted-sets',
     summary: 'Add or update members with scores, under nx/xx/gt/lt (201 when the sorted set was created); optional ttl',
     body: zsetAddBody,
   },
-  { id: 'removeSortedSetMembers', method: 'POST', path: '/zsets/{key}/remove', handler: 'sorted-sets', summary: 'Remove members', body: membersBody },
-  { id: 'rankSortedSetMember', method: 'POST', path: '/zsets/{key}/rank', handler: 'sorted-sets', summary: 'A member\'s rank and score (nulls when absent)', body: zsetRankBody },
-  { id: 'scoreSortedSetMembers', method: 'POST', path: '/zsets/{key}/scores', handler: 'sorted-sets', summary: 'The scores of the given members (null when absent)', body: membersBody },
+  { id: 'removeSortedSetMembers', response: { status: [200], body: R.removedBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/zsets/{key}/remove', handler: 'sorted-sets', summary: 'Remove members', body: membersBody },
+  { id: 'rankSortedSetMember', response: { status: [200], body: R.zsetRankAnswer }, errors: ['WRONG_TYPE'], method: 'POST', path: '/zsets/{key}/rank', handler: 'sorted-sets', summary: 'A member\'s rank and score (nulls when absent)', body: zsetRankBody },
+  { id: 'scoreSortedSetMembers', response: { status: [200], body: R.zsetScoresBody }, errors: ['WRONG_TYPE'], method: 'POST', path: '/zsets/{key}/scores', handler: 'sorted-sets', summary: 'The scores of the given members (null when absent)', body: membersBody },
   {
-    id: 'incrementSortedSetMember',
+    id: 'incrementSortedSetMember', response: { status: [200, 201], body: R.zsetIncrementAnswer }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/zsets/{key}/increment',
     handler: 'sorted-sets',
@@ -335,7 +366,7 @@ export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
     body: zsetIncrementBody,
   },
   {
-    id: 'countSortedSetMembers',
+    id: 'countSortedSetMembers', response: { status: [200], body: R.zsetCountBody }, errors: ['WRONG_TYPE'],
     method: 'GET',
     path: '/zsets/{key}/count',
     handler: 'sorted-sets',
@@ -345,27 +376,28 @@ export const sortedSetsRoutes = /* @__PURE__ */ routeFamily([
       { name: 'max', required: false, description: 'highest score (as for by-score), default +inf' },
     ],
   },
-  { id: 'getSortedSetSize', method: 'GET', path: '/zsets/{key}/size', handler: 'sorted-sets', summary: 'Number of members in a sorted set (0 when there is none)' },
+  { id: 'getSortedSetSize', response: { status: [200], body: R.sizeBody }, errors: ['WRONG_TYPE'], method: 'GET', path: '/zsets/{key}/size', handler: 'sorted-sets', summary: 'Number of members in a sorted set (0 when there is none)' },
 ]);
 
 /** The routes of lambdas/handlers/counters.ts. */
 export const countersRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'incrementCounter',
+    id: 'incrementCounter', response: { status: [200, 201], body: R.counterBody, etag: true }, errors: ['CONFLICT', 'WRONG_TYPE'],
     method: 'POST',
     path: '/counters/{key}',
     handler: 'counters',
     summary: 'Add an integer (default 1, negative to decrement) to a counter entry, creating it at 0 (201)',
     body: counterBody,
   },
-  { id: 'getCounter', method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl; 404 when there is none' },
+  { id: 'getCounter', response: { status: [200], body: R.counterReadBody, etag: true }, errors: ['NOT_FOUND', 'CONFLICT', 'WRONG_TYPE'], method: 'GET', path: '/counters/{key}', handler: 'counters', summary: 'Read a counter: value, version, ttl, tags, ETag; 404 when there is none' },
+  { id: 'deleteCounter', response: { status: [204] }, errors: ['NOT_FOUND', 'CONFLICT', 'WRONG_TYPE'], method: 'DELETE', path: '/counters/{key}', handler: 'counters', summary: 'Delete a counter: 204, or 404 when none was there' },
 ]);
 
 // --- Pub/sub topics and change events (docs/pubsub.md) ---
 /** The routes of lambdas/handlers/topics.ts. */
 export const topicsRoutes = /* @__PURE__ */ routeFamily([
   {
-    id: 'publishMessage',
+    id: 'publishMessage', response: { status: [201], body: R.publishAnswer }, errors: ['WRONG_TYPE'],
     method: 'POST',
     path: '/topics/{topic}/messages',
     handler: 'topics',
@@ -373,7 +405,7 @@ export const topicsRoutes = /* @__PURE__ */ routeFamily([
     body: publishBody,
   },
   {
-    id: 'subscribeTopic',
+    id: 'subscribeTopic', response: { status: [200], body: R.topicReadBody }, errors: ['WRONG_TYPE'],
     method: 'GET',
     path: '/topics/{topic}/messages',
     handler: 'topics',
@@ -381,7 +413,7 @@ export const topicsRoutes = /* @__PURE__ */ routeFamily([
     query: subscribeQuery(),
   },
   {
-    id: 'subscribeChanges',
+    id: 'subscribeChanges', response: { status: [200], body: R.topicReadBody }, errors: ['NOT_FOUND'],
     method: 'GET',
     path: '/changes',
     handler: 'topics',
@@ -426,6 +458,20 @@ export type BodyOf<Id extends RouteId> =
       ? z.output<S>
       : never
     : undefined;
+
+/**
+ * Every error code a route may answer, from the route table: those of every route (an unknown or bad query
+ * parameter, no or a wrong API key on the HTTP server, Redis unreachable, an unexpected failure), those of a route
+ * with a body or a key, of a write (Redis full), and the route's own.
+ */
+export function errorCodesOf(route: RouteDefinition): ErrorCode[] {
+  const codes = new Set<ErrorCode>(['VALIDATION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'UNAVAILABLE', 'INTERNAL']);
+  if (route.body) for (const c of ['BAD_REQUEST', 'INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'] as const) codes.add(c);
+  if (/\{\w+\}/.test(route.path) || route.query?.some((q) => q.name === 'key')) codes.add('INVALID_KEY');
+  if (!readsOnly(route) && route.id !== 'subscribeTopic' && route.id !== 'subscribeChanges') codes.add('OUT_OF_MEMORY');
+  for (const c of route.errors ?? []) codes.add(c);
+  return R.ERROR_CODES.filter((c) => codes.has(c));
+}
 
 /** The table's routes by `METHOD /resource` (as API Gateway names them in the proxy event). */
 export function routeSignature(route: Pick<RouteDefinition, 'method' | 'path'>): string {

@@ -156,6 +156,11 @@ function closeStores(svc: Services | undefined): void {
   for (const provider of providers.values()) (provider as StoreProvider<StoreName>).close?.(svc[provider.name]);
 }
 
+/** The services if this process has built them already, else undefined (then await readyServices()). */
+export function builtServices(): Services | undefined {
+  return current;
+}
+
 /**
  * The services, after fetching the RBAC password from Secrets Manager when REDIS_AUTH_SECRET_ARN is set (once per
  * process; the control-plane call is never on the path of later requests).

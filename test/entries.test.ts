@@ -19,7 +19,7 @@ describe('EntryStore on real Redis', () => {
     const entry = await store.get('user:123');
     expect(entry).toMatchObject({ key: 'user:123', value: { name: 'John' }, ttl: 300, version: written.version });
     expect(entry!.createdAt).toBe(written.createdAt);
-    expect(Date.parse(entry!.updatedAt)).toBeGreaterThan(0);
+    expect(Date.parse(entry!.updatedAt!)).toBeGreaterThan(0);
   });
 
   test('a miss is null', async () => {

@@ -6,8 +6,12 @@ import { resetRuntimeConfig } from '../lambdas/core/config';
 import { entryKey, slotOf } from '../lambdas/core/keyspace';
 import { whenReady } from '../lambdas/core/readiness';
 import { primaries } from '../lambdas/core/redis';
-import { closeServices, resetServices, services } from '../lambdas/services';
+import { closeServices, provideStores, resetServices, services } from '../lambdas/services';
+import { entryStore } from '../lambdas/stores/entries';
 import { countRoundTrips } from './support/round-trips';
+
+// The domain tests below use the entry store directly, as a handler module that provides it would.
+provideStores(entryStore);
 
 let cluster: RedisClusterProcess;
 let server: LocalServer;

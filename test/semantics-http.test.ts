@@ -194,9 +194,10 @@ describe('batches over HTTP', () => {
       expect(await call('GET', `/cache?key=${key}`)).toMatchObject({ status: 200, body: { value: key } });
     }
     expect(await call('GET', '/cache/get')).toMatchObject({ status: 200, body: { value: 'get' } });
-    // the local server falls back to /cache/{key}; API Gateway may not (docs/entries-advanced.md, "Reserved names")
-    expect(await call('GET', '/cache/batch')).toMatchObject({ status: 200, body: { value: 'batch' } });
-    expect(await call('GET', '/cache/batch/ttl')).toMatchObject({ status: 200, body: { key: 'batch' } });
+    // a literal segment wins over {key}, as in API Gateway (docs/entries-advanced.md, "Reserved names")
+    expect(await call('GET', '/cache/batch')).toMatchObject({ status: 404, body: { error: { code: 'ROUTE_NOT_FOUND' } } });
+    expect(await call('GET', '/cache/batch/ttl')).toMatchObject({ status: 404, body: { error: { code: 'ROUTE_NOT_FOUND' } } });
+    expect(await call('GET', '/cache/_/ttl?key=batch')).toMatchObject({ status: 200, body: { key: 'batch' } });
     // /cache/ttl is the TTL route for ?key=: the key "ttl" itself is read by ?key=
     expect(await call('GET', '/cache/ttl?key=ttl')).toMatchObject({ status: 200, body: { key: 'ttl', ttl: 3600 } });
     expect(await call('GET', '/cache/ttl')).toMatchObject({ status: 400, body: { error: { code: 'INVALID_KEY' } } });

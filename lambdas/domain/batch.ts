@@ -1,7 +1,7 @@
 import { CacheError } from '../core/errors';
 import { entryKey, groupBySlot, userKeyOf } from '../core/keyspace';
 import { translateRedisError } from '../core/redis';
-import { decodeEntry, type Entry, type EntryStore, type ReadConsistency } from './entries';
+import { decodeEntry, storedValueLength, type Entry, type EntryStore, type ReadConsistency } from './entries';
 import { evalMultiKey } from './scripts';
 import { jsonWithinLimit } from './store';
 import { registerTagSlots, tagIndexPrefix } from './tags';
@@ -24,13 +24,15 @@ export type BatchGetItem =
   | { key: string; found: false; error?: ItemError };
 
 export type BatchSetItem =
-  | { key: string; created: boolean; version: number; ttl: number; createdAt: string; updatedAt: string; tags: string[] }
+  | { key: string; created: boolean; version: number; ttl: number | null; createdAt: string; updatedAt: string; tags: string[] }
   | { key: string; error: ItemError };
 
 export interface BatchSetInput {
   key: string;
   value: unknown;
   ttl?: number;
+  /** Keep the replaced entry's expiry (keepTtl). */
+  keepTtl?: boolean;
   tags?: string[];
 }
 
@@ -44,7 +46,8 @@ function wrongType(actualType: string): ItemError {
 
 /**
  * Reads every key with one read-only script per slot (a replica may serve it when replicas serve reads). Refuses
- * (413) an answer over BATCH_MAX_BYTES.
+ * (413) an answer whose values add up to more than BATCH_MAX_BYTES of JSON (the metadata is not counted, so what
+ * one batch set wrote, one batch get reads back).
  */
 export async function getMany(store: EntryStore, keys: readonly string[], consistency?: ReadConsistency): Promise<BatchGetItem[]> {
   const reader = store.readerFor(consistency);
@@ -62,7 +65,7 @@ export async function getMany(store: EntryStore, keys: readonly string[], consis
         if (!reply) found.set(key, { key, found: false });
         else if (reply[0] === '!TYPE') found.set(key, { key, found: false, error: wrongType(String(reply[1])) });
         else {
-          bytes += reply[0].length;
+          bytes += storedValueLength(reply[0]);
           // pttl -3: the entry carries its expiry (decodeEntry reads it from there).
           const { key: _key, ...entry } = decodeEntry(key, reply[0], Number(reply[1]));
           found.set(key, { key, found: true, ...entry });
@@ -71,7 +74,7 @@ export async function getMany(store: EntryStore, keys: readonly string[], consis
     }),
   );
   if (bytes > BATCH_MAX_BYTES) {
-    throw new CacheError('PAYLOAD_TOO_LARGE', `the entries read add up to about ${bytes} bytes; a batch answer is limited to ${BATCH_MAX_BYTES}: ask for fewer keys`, {
+    throw new CacheError('PAYLOAD_TOO_LARGE', `the values read add up to about ${bytes} bytes of JSON; a batch answer is limited to ${BATCH_MAX_BYTES}: ask for fewer keys`, {
       limit: BATCH_MAX_BYTES,
       size: bytes,
     });
@@ -105,12 +108,12 @@ export async function setMany(store: EntryStore, items: readonly BatchSetInput[]
       items.map((item) => ({
         redisKey: entryKey(item.key),
         tags: item.tags ?? [],
-        ttlMs: store.ttlMs(item.ttl ?? store.limits.defaultTtlSeconds),
+        ttlMs: item.keepTtl ? null : store.ttlMs(item.ttl ?? store.limits.defaultTtlSeconds),
       })),
     );
   }
   const settled = await Promise.allSettled(
-    items.map((item) => store.set(item.key, item.value, item.ttl, { tags: item.tags, tagsRegistered: true })),
+    items.map((item) => store.set(item.key, item.value, item.ttl, { tags: item.tags, keepTtl: item.keepTtl, tagsRegistered: true })),
   );
   return settled.map((result, i): BatchSetItem => {
     if (result.status === 'fulfilled') {

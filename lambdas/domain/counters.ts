@@ -1,6 +1,7 @@
 import { CacheError } from '../core/errors';
 import { entryKey, userKeyOf } from '../core/keyspace';
 import type { RedisClient } from '../core/redis';
+import { parseTags } from './entries';
 import { withScripts } from './scripts';
 import { MAX_SAFE_COUNTER, RedisStore, ttlSecondsOf, type TtlLimits } from './store';
 import { tagIndexPrefix } from './tags';
@@ -13,6 +14,8 @@ export interface CounterResult {
   ttl: number | null;
   createdAt: string;
   updatedAt: string;
+  /** The entry's tags (an increment keeps them). */
+  tags: string[];
 }
 
 /**
@@ -29,9 +32,9 @@ export class CounterStore extends RedisStore {
     if (!Number.isSafeInteger(by)) throw new CacheError('VALIDATION_FAILED', 'by: must be a whole number within ±(2^53-1)');
     const now = Date.now();
     const rk = entryKey(key);
-    const [value, version, createdMs, existed, pttl] = (await this.run(rk, () =>
+    const [value, version, createdMs, existed, pttl, tagsJson] = (await this.run(rk, () =>
       withScripts(this.redis).skycacheIncrement(rk, by, this.ttlArg(ttlSeconds), this.defaultTtlMs(), now, tagIndexPrefix(rk, this.clustered)),
-    )) as [string, number, string, number, number];
+    )) as [string, number, string, number, number, string];
     return {
       created: Number(existed) === 0,
       key,
@@ -40,6 +43,7 @@ export class CounterStore extends RedisStore {
       ttl: ttlSecondsOf(pttl),
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
+      tags: tagsJson ? parseTags(tagsJson) : [],
     };
   }
 

@@ -16,8 +16,9 @@ export interface Entry {
   /** Whole seconds left before expiry, or null when the entry never expires. */
   ttl: number | null;
   version: number;
-  createdAt: string;
-  updatedAt: string;
+  /** Null for a plain string another Redis client wrote: it has no history. */
+  createdAt: string | null;
+  updatedAt: string | null;
   /** Tags given at the last write (empty when none). */
   tags: string[];
 }
@@ -26,7 +27,8 @@ export interface WriteResult {
   created: boolean;
   key: string;
   version: number;
-  ttl: number;
+  /** Whole seconds left after this write; null when it never expires (a keepTtl write of a persisted entry). */
+  ttl: number | null;
   createdAt: string;
   updatedAt: string;
   /** The entry's tags after this write. */
@@ -61,6 +63,8 @@ export type WriteCondition = { ifAbsent: true } | { ifPresent: true } | { ifVers
 
 export interface SetOptions {
   tags?: readonly string[];
+  /** Keep the expiry (and stored TTL) of the entry being replaced, as Redis's KEEPTTL; a new entry gets the ttl given. */
+  keepTtl?: boolean;
   condition?: WriteCondition;
   /** The tags' cluster directories already list this entry's slot (a batch registers all its items at once). */
   tagsRegistered?: boolean;
@@ -101,7 +105,7 @@ export function carriesExpiry(raw: string): boolean {
  * this machine's clock, and the older ones (tags form, first form), whose `pttl` the caller read. Tags JSON is
  * ASCII (encodeTags), so its byte length is its length in characters.
  */
-export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now()): Entry {
+export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(), options: { lazyValue?: boolean } = {}): Entry {
   let version: string | undefined;
   let created = '';
   let updated = '';
@@ -125,12 +129,28 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
     valueAt = older[0].length + tagsLength;
   }
   const valueJson = version === undefined ? '' : raw.slice(valueAt);
+  // The current form's value is JSON.stringify's text, stored by the write script: an entry read answers with that
+  // text (entryJson), so parsing it can wait until someone reads `value` — for a large value, most of a read's CPU.
+  if (current && options.lazyValue) {
+    return new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+  }
   const value = version === undefined ? NOT_JSON : parseJson(valueJson);
   if (value === NOT_JSON) {
     // A plain string written by another Redis client: serve it as a string value with no history.
-    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: '', updatedAt: '', tags: [] };
+    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: null, updatedAt: null, tags: [] };
   }
   return new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+}
+
+/**
+ * The length of the value's JSON text in a stored entry (the whole string for one another client wrote): what a
+ * batch read counts against BATCH_MAX_BYTES, as a batch write counts the values it writes.
+ */
+export function storedValueLength(raw: string): number {
+  const header = HEADER.exec(raw) ?? TAGS_HEADER.exec(raw);
+  if (header) return raw.length - header[0].length - Number(header[header.length - 1]);
+  const first = FIRST_HEADER.exec(raw);
+  return raw.length - (first ? first[0].length : 0);
 }
 
 /** An entry decoded from Redis that keeps its value's JSON text as stored, for entryJson. */
@@ -152,9 +172,54 @@ class StoredEntry implements Entry {
 
   /** JSON.stringify(this), with the value's stored text (valid JSON: it was just parsed) instead of serializing it again. */
   json(): string {
-    const tags = this.tags.length ? JSON.stringify(this.tags) : '[]';
-    const ttl = this.ttl === null ? 'null' : String(this.ttl);
-    return `{"key":${JSON.stringify(this.key)},"value":${this.#valueJson},"ttl":${ttl},"version":${this.version},"createdAt":"${this.createdAt}","updatedAt":"${this.updatedAt}","tags":${tags}}`;
+    return entryText(this, this.#valueJson);
+  }
+}
+
+/** An entry's JSON with its value's JSON text spliced in (the key order of JSON.stringify on an Entry). */
+function entryText(entry: Entry, valueJson: string): string {
+  const tags = entry.tags.length ? JSON.stringify(entry.tags) : '[]';
+  const ttl = entry.ttl === null ? 'null' : String(entry.ttl);
+  return `{"key":${JSON.stringify(entry.key)},"value":${valueJson},"ttl":${ttl},"version":${entry.version},"createdAt":"${entry.createdAt}","updatedAt":"${entry.updatedAt}","tags":${tags}}`;
+}
+
+const UNPARSED = Symbol('unparsed');
+
+/**
+ * An entry read in the current form, whose value is parsed from its stored text only when `value` is read. JSON
+ * (toJSON) and entryJson see the same entry as a StoredEntry; spreading it does not copy `value` (an accessor).
+ */
+class LazyEntry implements Entry {
+  readonly #valueJson: string;
+  #value: unknown = UNPARSED;
+
+  constructor(
+    public key: string,
+    public ttl: number | null,
+    public version: number,
+    public createdAt: string,
+    public updatedAt: string,
+    public tags: string[],
+    valueJson: string,
+  ) {
+    this.#valueJson = valueJson;
+  }
+
+  get value(): unknown {
+    if (this.#value === UNPARSED) this.#value = JSON.parse(this.#valueJson);
+    return this.#value;
+  }
+
+  set value(value: unknown) {
+    this.#value = value;
+  }
+
+  toJSON(): Entry {
+    return { key: this.key, value: this.value, ttl: this.ttl, version: this.version, createdAt: this.createdAt, updatedAt: this.updatedAt, tags: this.tags };
+  }
+
+  json(): string {
+    return this.#value === UNPARSED ? entryText(this, this.#valueJson) : JSON.stringify(this);
   }
 }
 
@@ -163,7 +228,7 @@ class StoredEntry implements Entry {
  * a value again costs more than the rest of answering a read.
  */
 export function entryJson(entry: Entry): string {
-  return entry instanceof StoredEntry ? entry.json() : JSON.stringify(entry);
+  return entry instanceof StoredEntry || entry instanceof LazyEntry ? entry.json() : JSON.stringify(entry);
 }
 
 /**
@@ -222,7 +287,7 @@ export class EntryStore extends RedisStore {
       const reader = this.readerFor(options.consistency);
       const raw = await this.run(rk, () => reader.get(rk));
       if (raw === null) return null;
-      if (carriesExpiry(raw)) return decodeEntry(key, raw);
+      if (carriesExpiry(raw)) return decodeEntry(key, raw, undefined, undefined, { lazyValue: true });
       const pttl = await this.run(rk, () => reader.pttl(rk));
       // Gone between the two reads (expired or deleted): a miss, as a later read would be.
       return pttl === -2 ? null : decodeEntry(key, raw, pttl);
@@ -283,26 +348,27 @@ export class EntryStore extends RedisStore {
     const now = Date.now();
     const rk = entryKey(key);
     const ttlMs = this.ttlMs(ttl);
-    // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry.
-    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, ttlMs);
+    // Directory before entry: an invalidation may then visit an empty slot, but never miss this entry. With
+    // keepTtl the expiry kept is unknown here: the directory entry is registered without one (harmless, see tags.ts).
+    if (tags.length && !options.tagsRegistered) await this.registerTags(rk, tags, options.keepTtl ? -1 : ttlMs);
     const reply = (await this.run(rk, () =>
       withScripts(this.redis).skycacheSet(
         rk,
         json,
-        ttlMs,
+        options.keepTtl ? `keep:${ttlMs}` : ttlMs,
         now,
         conditionArg(options.condition),
         encodeTags(tags),
         tagIndexPrefix(rk, this.clustered),
       ),
-    )) as [string, number, string, number];
+    )) as [string, number, string, number, number];
     if (reply[0] !== 'OK') throw conditionError(key, options.condition!, Number(reply[1]));
-    const [, version, createdMs, existed] = reply;
+    const [, version, createdMs, existed, pttl] = reply;
     return {
       created: Number(existed) === 0,
       key,
       version: Number(version),
-      ttl,
+      ttl: options.keepTtl ? ttlSecondsOf(Number(pttl)) : ttl,
       createdAt: new Date(Number(createdMs)).toISOString(),
       updatedAt: new Date(now).toISOString(),
       tags,
@@ -321,9 +387,9 @@ export class EntryStore extends RedisStore {
     )) as [string, number];
     if (status !== 'OK') {
       const current = Number(result) < 0 ? null : Number(result);
-      throw new CacheError('VERSION_CONFLICT', `entry "${key}" is at version ${current ?? '(absent)'}, not ${expected}`, {
-        currentVersion: current,
-      });
+      const ifVersion = options.ifVersion!;
+      if (ifVersion === '*') throw new CacheError('NOT_FOUND', `no entry for key "${key}"`, { currentVersion: null });
+      throw versionConflict(key, current, ifVersion);
     }
     return Number(result) > 0;
   }
@@ -423,11 +489,13 @@ export function conditionError(key: string, condition: WriteCondition, current: 
     return new CacheError('CONFLICT', `entry "${key}" already exists (version ${currentVersion})`, { currentVersion });
   }
   if ('ifPresent' in condition) {
-    return new CacheError('NOT_FOUND', `no entry for key "${key}" (ifPresent)`, { currentVersion });
+    return new CacheError('NOT_FOUND', `no entry for key "${key}" to replace`, { currentVersion });
   }
-  return new CacheError(
-    'VERSION_CONFLICT',
-    `entry "${key}" is at version ${currentVersion ?? '(absent)'}, not ${condition.ifVersion}`,
-    { currentVersion, expectedVersion: condition.ifVersion },
-  );
+  return versionConflict(key, currentVersion, condition.ifVersion);
+}
+
+/** A write or delete that named a version the entry is not at (`current` null: there is no entry). */
+function versionConflict(key: string, current: number | null, expected: number): CacheError {
+  const state = current === null ? `there is no entry for key "${key}"` : `entry "${key}" is at version ${current}`;
+  return new CacheError('VERSION_CONFLICT', `${state}, not at version ${expected}`, { currentVersion: current, expectedVersion: expected });
 }

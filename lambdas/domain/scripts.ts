@@ -165,19 +165,19 @@ return {raw, redis.call('PTTL', KEYS[1])}
 `),
   },
   /**
-   * KEYS: entry. ARGV: value JSON, TTL ms, now ms, condition ('' | 'absent' | 'present' | expected version),
+   * KEYS: entry. ARGV: value JSON, TTL ms (or 'keep:<TTL ms>': keepTtl), now ms, condition ('' | 'absent' | 'present' | expected version),
    * tags JSON ('' for none), index prefix. Bumps the version by one (a new key starts at firstVersion), keeps createdAt across overwrites, moves the
-   * key between tag indexes. Returns ['OK', version, createdAtMs, existed (0/1)] or, when the condition fails,
+   * key between tag indexes. Returns ['OK', version, createdAtMs, existed (0/1), pttl after the write (-1: none)] or, when the condition fails,
    * ['FAILED', current version or -1 when absent].
    */
   skycacheSet: {
     numberOfKeys: 1,
     lua: lua(['nowMs', 'firstVersion', 'parse', 'expiry', 'refreshIndexExpiry', 'indexAdd', 'indexRemove'], `
 local old = redis.call('GET', KEYS[1])
-local version, created, oldTags = 0, ARGV[3], {}
+local version, created, oldTags, oldTtl = 0, ARGV[3], {}, nil
 if old then
-  local v, c, _, t = parse(old)
-  version, oldTags = v, t
+  local v, c, ttl, t = parse(old)
+  version, oldTags, oldTtl = v, t, ttl
   if c then created = c end
 end
 -- ARGV[4..6] may be absent (a caller of the first, 3-argument form): no condition, no tags.
@@ -196,15 +196,31 @@ local tagsJson = ARGV[5] or ''
 local newTags = {}
 if tagsJson ~= '' then newTags = cjson.decode(tagsJson) end
 local now = nowMs()
-local expiresAt = now + tonumber(ARGV[2])
-redis.call('SET', KEYS[1], 'x' .. expiryField(expiresAt) .. ':' .. string.format('%d', version) .. ':' .. created .. ':' ..
-  ARGV[3] .. ':' .. ARGV[2] .. ':' .. string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1], 'PXAT', string.format('%d', expiresAt))
+local ttlMs = ARGV[2]
+local expiresAt
+-- keepTtl ('keep:<ms>', issue 16): an existing entry keeps its expiry (none when persisted) and its stored TTL;
+-- a new one gets <ms>.
+local keepFor = string.match(ttlMs, '^keep:(%d+)$')
+if keepFor then
+  ttlMs = keepFor
+  if old then
+    local pttl = redis.call('PTTL', KEYS[1])
+    expiresAt = pttl < 0 and 0 or now + pttl
+    ttlMs = string.format('%d', oldTtl or math.max(pttl, 0))
+  end
+end
+-- end keepTtl
+expiresAt = expiresAt or now + tonumber(ttlMs)
+local stored = 'x' .. expiryField(expiresAt) .. ':' .. string.format('%d', version) .. ':' .. created .. ':' ..
+  ARGV[3] .. ':' .. ttlMs .. ':' .. string.format('%d', #tagsJson) .. ':' .. tagsJson .. ARGV[1]
+if expiresAt == 0 then redis.call('SET', KEYS[1], stored)
+else redis.call('SET', KEYS[1], stored, 'PXAT', string.format('%d', expiresAt)) end
 local keep, dropped = {}, {}
 for _, t in ipairs(newTags) do keep[t] = true end
 for _, t in ipairs(oldTags) do if not keep[t] then dropped[#dropped + 1] = t end end
 indexRemove(prefix, dropped, KEYS[1], now)
-indexAdd(prefix, newTags, KEYS[1], string.format('%.0f', now + tonumber(ARGV[2])), now)
-return {'OK', version, created, old and 1 or 0}
+indexAdd(prefix, newTags, KEYS[1], expiresAt == 0 and 'inf' or string.format('%.0f', expiresAt), now)
+return {'OK', version, created, old and 1 or 0, expiresAt == 0 and -1 or expiresAt - now}
 `),
   },
   /**
@@ -281,7 +297,7 @@ return redis.call('ZCARD', dir)
    * tag index prefix. Keeps the entry's tags (moving their index scores when the TTL changes).
    * A counter is an entry whose value is a JSON integer; a missing one starts at 0. Refuses, changing nothing, an
    * entry that does not hold an integer (SKYCACHE_NOT_INTEGER) and a result outside ±(2^53-1) (SKYCACHE_OVERFLOW).
-   * Returns [value, version, createdAtMs, existed (0/1), pttl].
+   * Returns [value, version, createdAtMs, existed (0/1), pttl, tags JSON ('' for none)].
    */
   skycacheIncrement: {
     numberOfKeys: 1,
@@ -324,7 +340,7 @@ else redis.call('SET', KEYS[1], stored, 'PXAT', string.format('%d', expiresAt)) 
 if ARGV[2] ~= '' and #tags > 0 then
   indexAdd(ARGV[5] or '_:tag:', tags, KEYS[1], string.format('%.0f', expiresAt), now)
 end
-return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1])}
+return {text, version, created, old and 1 or 0, redis.call('PTTL', KEYS[1]), tagsJson}
 `),
   },
 } as const;

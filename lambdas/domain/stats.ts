@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { countField, emptyCounts, hitRatio, ROUTE_FAMILIES, type HitCounts, type RouteFamily } from '../metrics/names';
-import { hitCountKeys } from '../core/keyspace';
+import { ENTRY_PREFIX, hitCountKeys } from '../core/keyspace';
 import { forEachPrimary, isCluster, replicaOf, translateRedisError, type RedisClient } from '../core/redis';
 
 export interface CacheStats {
@@ -17,7 +17,10 @@ export interface CacheStats {
   redis: {
     /** Primaries the figures are summed over (1 unless cluster mode). */
     nodes: number;
-    /** Keys in Redis, less the service's hit/miss count hashes. */
+    /**
+     * The entries and collections stored (keys under `k:`), not the service's own keys under `_:` (count hashes, tag
+     * indexes, topic and change streams). Exact up to STATS_SCAN_KEYS keys per primary, estimated above that.
+     */
     keys: number;
     usedMemoryBytes: number;
     maxMemoryBytes: number;
@@ -38,6 +41,29 @@ export function parseInfo(text: string): Record<string, string> {
     if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
   }
   return out;
+}
+
+/** Keys per primary a stats read walks (SCAN, in steps of 1000) to count the entries exactly. */
+export const STATS_SCAN_KEYS = 20_000;
+const SCAN_STEP = 1000;
+
+/**
+ * The entries and collections on one node: DBSIZE counts the service's own keys too. A SCAN counts the user keys of a
+ * small keyspace exactly; past STATS_SCAN_KEYS it stops, and the share of user keys among those it walked is applied
+ * to DBSIZE (SCAN's order is the hash table's, so the sample is spread over the keyspace).
+ */
+async function countUserKeys(node: Redis, dbsize: number): Promise<number> {
+  let cursor = '0';
+  let walked = 0;
+  let users = 0;
+  do {
+    const [next, keys] = await node.scan(cursor, 'COUNT', SCAN_STEP);
+    cursor = next;
+    walked += keys.length;
+    for (const k of keys) if (k.startsWith(ENTRY_PREFIX)) users++;
+  } while (cursor !== '0' && walked < STATS_SCAN_KEYS);
+  if (cursor === '0') return users;
+  return Math.round((dbsize * users) / Math.max(1, walked));
 }
 
 /**
@@ -73,7 +99,7 @@ export async function readStats(redis: RedisClient, options: { reader?: RedisCli
       forEachPrimary(redis, async (node) => {
         const via = nodeToRead(reader, node);
         const [info, dbsize] = await Promise.all([via.info(), via.dbsize()]);
-        return { info: parseInfo(info), dbsize };
+        return { info: parseInfo(info), dbsize, userKeys: await countUserKeys(via, dbsize) };
       }),
       readHitCounts(reader),
     ]);
@@ -97,7 +123,7 @@ export async function readStats(redis: RedisClient, options: { reader?: RedisCli
         'up to now); Redis figures as of this request',
       redis: {
         nodes: perNode.length,
-        keys: sum((n) => n.dbsize) - flushed.hashes,
+        keys: sum((n) => n.userKeys),
         usedMemoryBytes: sum((n) => num(n, 'used_memory')),
         maxMemoryBytes: sum((n) => num(n, 'maxmemory')),
         evictionPolicy: perNode[0]?.info['maxmemory_policy'] ?? 'unknown',

@@ -113,14 +113,19 @@ export abstract class RedisStore {
 
   /**
    * Runs one command (a script call, a plain command or one slot group's pipeline) against `redisKey`. MOVED means
-   * the command was not executed, so it is sent once more after the slot table is refreshed (see retryOnceOnMoved).
+   * the command was not executed, so in cluster mode it is sent once more after the slot table is refreshed (see
+   * retryOnceOnMoved). One promise on the way, not a chain of async functions: every read pays for each layer.
    */
-  async run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
+  run<T>(redisKey: string, command: () => Promise<T>): Promise<T> {
+    let attempt: Promise<T>;
     try {
-      return await retryOnceOnMoved([this.redis, this.replicaReader], command);
+      attempt = this.clustered ? retryOnceOnMoved([this.redis, this.replicaReader], command) : command();
     } catch (e) {
-      throw await this.translate(redisKey, e);
+      attempt = Promise.reject(e);
     }
+    return attempt.catch(async (e: unknown) => {
+      throw await this.translate(redisKey, e);
+    });
   }
 
   /** A refusal a store's scripts spell in their error reply (e.g. SKYCACHE_FULL), as the domain's error. */

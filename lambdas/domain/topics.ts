@@ -131,7 +131,7 @@ export class TopicStore {
     if (!this.clustered) return changeStreamKeyForSlot(null);
     if ('key' in scope) return changeStreamKeyFor(entryKey(scope.key), true);
     if ('slot' in scope) return changeStreamKeyForSlot(scope.slot);
-    throw new CacheError('BAD_REQUEST', 'in cluster mode change events are kept per hash slot: give ?key= (its slot) or ?slot=');
+    throw new CacheError('VALIDATION_FAILED', 'in cluster mode change events are kept per hash slot: give ?key= (its slot) or ?slot=');
   }
 
   /**

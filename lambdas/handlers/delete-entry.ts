@@ -1,5 +1,5 @@
 import { CacheError } from '../core/errors';
-import { ifMatchCondition } from '../http/etag';
+import { ifMatchCondition, NO_VERSION, preconditionFailed } from '../http/etag';
 import { json } from '../http/results';
 import { routedHandler, type Operation } from '../http/middleware';
 import { deleteEntryRoutes } from '../routes';
@@ -11,14 +11,12 @@ const remove: Operation<undefined> = {
   handle: async ({ key, header, services }) => {
     const k = key();
     const ifMatch = header('if-match');
-    const ifVersion = ifMatch === undefined ? undefined : ifMatchCondition(ifMatch);
+    const wanted = ifMatch === undefined ? undefined : ifMatchCondition(ifMatch);
     let deleted: boolean;
     try {
-      deleted = await services.entries.delete(k, { ifVersion });
+      deleted = await services.entries.delete(k, { ifVersion: wanted === null ? NO_VERSION : wanted });
     } catch (e) {
-      if (e instanceof CacheError && e.code === 'VERSION_CONFLICT') {
-        throw new CacheError('PRECONDITION_FAILED', `precondition failed: ${e.message}`, e.details);
-      }
+      if (ifMatch !== undefined && e instanceof CacheError && e.details) throw preconditionFailed(e, ifMatch, wanted);
       throw e;
     }
     if (!deleted) throw new CacheError('NOT_FOUND', `no entry for key "${k}"`);

@@ -9,10 +9,13 @@ import { entryStore } from '../stores/entries';
 
 /** `?consistency=strong` or `x-skycache-consistency: strong` reads the primary even when replicas serve reads. */
 function readConsistency(query: (n: string) => string | undefined, header: (n: string) => string | undefined): ReadConsistency {
-  const asked = query('consistency') ?? header('x-skycache-consistency');
+  const inQuery = query('consistency');
+  const asked = inQuery ?? header('x-skycache-consistency');
   if (asked === undefined || asked === 'eventual') return 'eventual';
   if (asked === 'strong') return 'strong';
-  throw new CacheError('BAD_REQUEST', `consistency must be "strong" or "eventual", not "${asked}"`);
+  // A query parameter's problem is VALIDATION_FAILED, a header's BAD_REQUEST (docs/api.md, "Errors").
+  if (inQuery !== undefined) throw new CacheError('VALIDATION_FAILED', `consistency: must be "strong" or "eventual", not "${asked}"`);
+  throw new CacheError('BAD_REQUEST', `x-skycache-consistency must be "strong" or "eventual", not "${asked}"`);
 }
 
 /** GET /cache/{key} and GET /cache?key=… (optionally ?touch=<seconds> or ?sliding=true; If-None-Match → 304) */

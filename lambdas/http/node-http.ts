@@ -10,49 +10,61 @@ import { errorBody, REQUEST_ID_HEADER } from './results';
  * route it names (404, 405), the body (413), and the JSON error model for what Node's parser refuses.
  */
 
-/** API Gateway refuses payloads over 10 MB; the servers do the same. */
+/** API Gateway refuses payloads over 10 MB (10 MiB, 10,485,760 bytes); the servers do the same. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-interface CompiledRoute {
-  route: RouteDefinition;
-  segments: string[];
-  /** More literal segments win, as API Gateway prefers /cache/stats over /cache/{key}. */
-  specificity: number;
+/** One resource of the route tree: its routes by method, its literal children, its parameter child. */
+interface Resource {
+  routes: Map<string, { route: RouteDefinition; names: (string | undefined)[] }>;
+  literals: Map<string, Resource>;
+  parameter?: Resource;
 }
 
-/** The route table indexed by path length, most specific route first. */
+const newResource = (): Resource => ({ routes: new Map(), literals: new Map() });
+
+/**
+ * The route table as API Gateway resolves it: segment by segment, a literal segment wins over a parameter, without
+ * going back. So `/cache/stats` is the stats resource for every method (DELETE /cache/stats is a 405, never the key
+ * "stats"), and `/cache/batch`, a resource with no method of its own, is a 404: such reserved names are reached with
+ * `?key=` (docs/api.md, "Keys").
+ */
 export class RouteMatcher {
-  private readonly bySize = new Map<number, CompiledRoute[]>();
+  private readonly root = newResource();
 
   constructor(table: readonly RouteDefinition[]) {
-    const compiled = table
-      .map((route) => {
-        const segments = route.path.split('/').filter(Boolean);
-        return { route, segments, specificity: segments.filter((s) => !s.startsWith('{')).length };
-      })
-      .sort((a, b) => b.specificity - a.specificity);
-    for (const c of compiled) {
-      const list = this.bySize.get(c.segments.length) ?? [];
-      list.push(c);
-      this.bySize.set(c.segments.length, list);
+    for (const route of table) {
+      let node = this.root;
+      const names: (string | undefined)[] = [];
+      for (const segment of route.path.split('/').filter(Boolean)) {
+        if (segment.startsWith('{')) {
+          node = node.parameter ??= newResource();
+          names.push(segment.slice(1, -1));
+        } else {
+          let child = node.literals.get(segment);
+          if (!child) node.literals.set(segment, (child = newResource()));
+          node = child;
+          names.push(undefined);
+        }
+      }
+      node.routes.set(route.method, { route, names });
     }
   }
 
   /** The route for this method and these decoded path segments; else the methods the path allows; else undefined. */
   match(method: string | undefined, parts: readonly string[]): { route: RouteDefinition; params: Record<string, string> } | { allowed: string } | undefined {
-    let allowed: string[] | undefined;
-    for (const c of this.bySize.get(parts.length) ?? []) {
-      if (!c.segments.every((seg, i) => seg.startsWith('{') || seg === parts[i])) continue;
-      if (c.route.method === method) {
-        const params: Record<string, string> = {};
-        c.segments.forEach((seg, i) => {
-          if (seg.startsWith('{')) params[seg.slice(1, -1)] = parts[i];
-        });
-        return { route: c.route, params };
-      }
-      if (!(allowed ??= []).includes(c.route.method)) allowed.push(c.route.method);
+    let node: Resource | undefined = this.root;
+    for (const part of parts) {
+      node = node.literals.get(part) ?? node.parameter;
+      if (!node) return undefined;
     }
-    return allowed ? { allowed: allowed.join(', ') } : undefined;
+    if (node.routes.size === 0) return undefined;
+    const found = node.routes.get(method ?? '');
+    if (!found) return { allowed: [...node.routes.keys()].join(', ') };
+    const params: Record<string, string> = {};
+    found.names.forEach((name, i) => {
+      if (name !== undefined) params[name] = parts[i];
+    });
+    return { route: found.route, params };
   }
 }
 
@@ -106,13 +118,16 @@ export function parseTarget(rawUrl: string): RequestTarget & { parts: string[] }
   const at = rawUrl.indexOf('?');
   const pathname = at < 0 ? rawUrl : rawUrl.slice(0, at);
   const search = at < 0 ? '' : rawUrl.slice(at + 1);
-  const parts = pathname.split('/').filter(Boolean).map((segment) => {
-    const decoded = decodeStrict(segment);
+  const parts: string[] = [];
+  for (const segment of pathname.split('/')) {
+    if (!segment) continue;
+    // Most segments have nothing to decode: decodeURIComponent (and its try/catch) only for those that do.
+    const decoded = segment.includes('%') ? decodeStrict(segment) : segment;
     if (decoded === undefined) {
       throw new TargetError('INVALID_KEY', `the path segment "${segment}" is not percent-encoded UTF-8`);
     }
-    return decoded;
-  });
+    parts.push(decoded);
+  }
   const query: [string, string][] = [];
   for (const pair of search.split('&').filter(Boolean)) {
     const eq = pair.indexOf('=');

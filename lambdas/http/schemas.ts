@@ -121,38 +121,55 @@ export function tagSchema(limits: SchemaLimits) {
 /** Tags of one entry: a write replaces the entry's tags (none given = none kept). */
 export function entryTagsSchema(limits: SchemaLimits) {
   const { maxTags } = semanticsLimits(limits);
-  return z.array(tagSchema(limits)).check(z.maxLength(maxTags, `must list at most ${maxTags} tags`));
+  // Duplicates are kept once, so the limit counts distinct tags (API Gateway's model bounds the array at 10 times it).
+  return z
+    .array(tagSchema(limits))
+    .check(
+      z.maxLength(maxTags * 10, { error: `must list at most ${maxTags} distinct tags` }),
+      z.refine<string[]>((tags) => new Set(tags).size <= maxTags, { message: `must list at most ${maxTags} distinct tags` }),
+    );
 }
 
-/** What one entry write names, alone (POST /cache) or as a batch item. */
-const entryItemShape = (limits: SchemaLimits) => ({
-  key: keySchema(limits),
+/** What one entry write carries besides its key, alone (POST /cache, PUT /cache/{key}) or as a batch item. */
+const entryWriteShape = (limits: SchemaLimits) => ({
   /** Any JSON value, null included (a stored null is a hit: negative caching). */
   value: storableValue(),
   ttl: z.optional(ttlSchema(limits)),
+  /** Keep the replaced entry's expiry, as Redis's KEEPTTL (a new entry gets the default TTL). */
+  keepTtl: z.optional(z.literal(true, { error: 'must be true when given' })),
   tags: z.optional(entryTagsSchema(limits)),
 });
 
+const ttlOrKeepTtl = z.refine<{ ttl?: number; keepTtl?: true }>((b) => !(b.ttl !== undefined && b.keepTtl), {
+  message: 'give "ttl" or "keepTtl", not both',
+});
+
+/** The conditions and durability of a single write. */
+const singleWriteShape = {
+  /** Write only when the key holds nothing (else 409 CONFLICT). */
+  ifAbsent: z.optional(z.literal(true, { error: 'must be true when given' })),
+  /** Write only when the key already holds an entry (else 404 NOT_FOUND). */
+  ifPresent: z.optional(z.literal(true, { error: 'must be true when given' })),
+  /** Write only when the stored version is exactly this one (else 409 VERSION_CONFLICT). */
+  ifVersion: z.optional(
+    z.number({ error: 'must be a whole number' }).check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1')),
+  ),
+  /** `replicated`: answer after a replica has the write too (WAIT), or say it did not in time. */
+  durability: z.optional(z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' })),
+};
+
+const oneCondition = z.refine<{ ifAbsent?: true; ifPresent?: true; ifVersion?: number }>(
+  (b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1,
+  { message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"' },
+);
+
+/** POST /cache: the key in the body. */
 export const setEntryBody = (limits: SchemaLimits) =>
-  z
-    .strictObject({
-      ...entryItemShape(limits),
-      /** Write only when the key holds nothing (else 409 CONFLICT). */
-      ifAbsent: z.optional(z.literal(true, { error: 'must be true when given' })),
-      /** Write only when the key already holds an entry (else 404 NOT_FOUND). */
-      ifPresent: z.optional(z.literal(true, { error: 'must be true when given' })),
-      /** Write only when the stored version is exactly this one (else 409 VERSION_CONFLICT). */
-      ifVersion: z.optional(
-        z.number({ error: 'must be a whole number' }).check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1')),
-      ),
-      /** `replicated`: answer after a replica has the write too (WAIT), or say it did not in time. */
-      durability: z.optional(z.enum(['primary', 'replicated'], { error: 'must be "primary" or "replicated"' })),
-    })
-    .check(
-      z.refine((b) => [b.ifAbsent, b.ifPresent, b.ifVersion].filter((c) => c !== undefined).length <= 1, {
-        message: 'give at most one of "ifAbsent", "ifPresent" and "ifVersion"',
-      }),
-    );
+  z.strictObject({ key: keySchema(limits), ...entryWriteShape(limits), ...singleWriteShape }).check(oneCondition, ttlOrKeepTtl);
+
+/** PUT /cache/{key} and PUT /cache?key=: the key in the URL, the rest as for POST /cache. */
+export const putEntryBody = (limits: SchemaLimits) =>
+  z.strictObject({ ...entryWriteShape(limits), ...singleWriteShape }).check(oneCondition, ttlOrKeepTtl);
 
 export const invalidateBody = (limits: SchemaLimits) =>
   z
@@ -206,8 +223,8 @@ export const batchSetBody = (limits: SchemaLimits) => {
   return z.strictObject({
     items: z
       .array(
-        z.strictObject(entryItemShape(limits)),
-        { error: 'must be an array of {key, value, ttl?, tags?}' },
+        z.strictObject({ key: keySchema(limits), ...entryWriteShape(limits) }).check(ttlOrKeepTtl),
+        { error: 'must be an array of {key, value, ttl?, keepTtl?, tags?}' },
       )
       .check(
         z.minLength(1, 'must hold at least one item'),
@@ -222,14 +239,15 @@ export const touchEntryBody = (limits: SchemaLimits) => z.strictObject({ ttl: tt
 export function describeIssues(error: z.core.$ZodError, input?: unknown): string {
   const valueAt = (path: PropertyKey[]) =>
     path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
-  return error.issues
+  const sentences = error.issues
     .map((issue) => {
       const where = issue.path.length ? issue.path.join('.') : 'body';
       if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(issue.path) === undefined) return `${where}: is required`;
       return `${where}: ${issue.message}`;
-    })
-    .join('; ');
+    });
+  // One problem may break two checks (a key too long in characters and in bytes): each is said once.
+  return [...new Set(sentences)].join('; ');
 }
 
 /** The JSON Schema (draft 4, as API Gateway models take it) of a request schema. */

@@ -13,7 +13,7 @@ const ROUTE_TIME_LIMIT_MS = 29_000;
 /**
  * The route table served by calling each route's code directly: the same operations the Lambda handlers wrap
  * (lambdas/handlers/), run by the same runOperation (body schema, key validation, Redis deadline, error model),
- * without building an API Gateway event or running middy per request.
+ * without building an API Gateway event per request.
  */
 export function createDispatcher(table: readonly RouteDefinition[] = routeTable): RouteDispatcher {
   const matcher = new RouteMatcher(table);

@@ -125,11 +125,13 @@ export class Api extends Construct {
         'application/json': errorTemplate('VALIDATION_FAILED'),
       },
     });
+    // The one required request parameter is ?key= (checked below), so its absence is the key's problem: INVALID_KEY,
+    // as the handlers answer it (docs/api.md, "Errors").
     this.restApi.addGatewayResponse('BadRequestParameters', {
       type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
       statusCode: '400',
       templates: {
-        'application/json': errorTemplate('BAD_REQUEST'),
+        'application/json': errorTemplate('INVALID_KEY'),
       },
     });
 
@@ -145,7 +147,10 @@ export class Api extends Construct {
 
       const requestParameters: Record<string, boolean> = {};
       for (const name of pathParameters(route.path)) requestParameters[`method.request.path.${name}`] = true;
-      for (const q of route.query ?? []) requestParameters[`method.request.querystring.${q.name}`] = q.required;
+      for (const q of route.query ?? []) {
+        if (q.required && q.name !== 'key') throw new Error(`Api: route ${route.id} requires ?${q.name}=; the gateway's 400 names only a missing ?key=`);
+        requestParameters[`method.request.querystring.${q.name}`] = q.required;
+      }
 
       let requestModels: Record<string, apigateway.IModel> | undefined;
       if (route.body) {

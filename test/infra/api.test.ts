@@ -178,7 +178,12 @@ test('validation failures at the gateway answer 400 in the handlers’ error sha
     StatusCode: '400',
     ResponseTemplates: { 'application/json': Match.stringLikeRegexp('^\\{"error":\\{"code":"VALIDATION_FAILED","message":') },
   });
-  dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'BAD_REQUEST_PARAMETERS', StatusCode: '400' });
+  // the one required parameter is ?key=: its absence is INVALID_KEY, as the handlers answer it
+  dev.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+    ResponseType: 'BAD_REQUEST_PARAMETERS',
+    StatusCode: '400',
+    ResponseTemplates: { 'application/json': Match.stringLikeRegexp('^\\{"error":\\{"code":"INVALID_KEY","message":') },
+  });
 });
 
 describe('WAF', () => {
