@@ -105,7 +105,7 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
     path: '/cache/{key}',
     handler: 'get-entry',
     summary: 'Read one entry: value, remaining ttl, version, tags and timestamps, ETag = version; 404 on a miss, 304 on If-None-Match',
-    query: [...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
+    query: [...readQuery(), ...GRACE_AND_LEASE_QUERY],
   },
   {
     id: 'getEntryByQuery', response: { status: [200, 304], body: R.entryBody, etag: true }, errors: ['BAD_REQUEST', 'NOT_FOUND', 'WRONG_TYPE'],
@@ -113,7 +113,7 @@ export const getEntryRoutes = /* @__PURE__ */ routeFamily([
     path: '/cache',
     handler: 'get-entry',
     summary: 'Read one entry named by ?key= — works for every key, "stats" and keys containing "/" included',
-    query: [{ name: 'key', required: true, description: 'the key to read' }, ...readOptions(false), CONSISTENCY_QUERY, ...GRACE_AND_LEASE_QUERY],
+    query: [...readQuery(keyQuery('the key to read')), ...GRACE_AND_LEASE_QUERY],
   },
 ]);
 
@@ -439,11 +439,10 @@ export const topicsRoutes = /* @__PURE__ */ routeFamily([
     path: '/changes',
     handler: 'topics',
     summary: 'Change events {key, op, version, tags} of entry writes, deletes, TTL changes and invalidations (when CHANGE_EVENTS is on), read like a topic; in a cluster per hash slot: ?key= or ?slot=',
-    query: [
+    query: subscribeQuery(
       { name: 'key', required: false, description: 'cluster: read the change stream of this key\'s hash slot' },
       { name: 'slot', required: false, description: 'cluster: read the change stream of this hash slot (0-16383)' },
-      ...subscribeQuery(),
-    ],
+    ),
   },
 ]);
 
@@ -502,22 +501,32 @@ export function routeSignature(route: Pick<RouteDefinition, 'method' | 'path'>):
   return `${route.method} ${route.path}`;
 }
 
-function subscribeQuery(): QueryParameter[] {
+// The helpers below are marked free of side effects, so a bundle that leaves a family's routes out (routeFamily)
+// leaves their calls out too.
+
+/* @__NO_SIDE_EFFECTS__ */
+function subscribeQuery(...first: QueryParameter[]): QueryParameter[] {
   return [
+    ...first,
     { name: 'after', required: false, description: 'answer the messages after this id (the last one you processed); absent: from the oldest kept' },
     { name: 'limit', required: false, description: 'most messages to answer, 1-1000, default 100' },
     { name: 'wait', required: false, description: 'seconds to wait when there is nothing yet, default and at most TOPIC_MAX_WAIT_SECONDS (20)' },
   ];
 }
 
+/* @__NO_SIDE_EFFECTS__ */
 function keyQuery(description: string): QueryParameter {
   return { name: 'key', required: true, description };
 }
 
-function readOptions(required: boolean): QueryParameter[] {
+/** The query of an entry read: touch, sliding, consistency (after `first`). */
+/* @__NO_SIDE_EFFECTS__ */
+function readQuery(...first: QueryParameter[]): QueryParameter[] {
   return [
-    { name: 'touch', required, description: 'seconds: on a hit, the entry now expires this long from now (sliding expiration)' },
-    { name: 'sliding', required, description: 'true: on a hit, the entry expires again after the ttl it was last written with' },
+    ...first,
+    { name: 'touch', required: false, description: 'seconds: on a hit, the entry now expires this long from now (sliding expiration)' },
+    { name: 'sliding', required: false, description: 'true: on a hit, the entry expires again after the ttl it was last written with' },
+    CONSISTENCY_QUERY,
   ];
 }
 
@@ -543,6 +552,7 @@ export function readsOnly(route: Pick<RouteDefinition, 'id' | 'method'>): boolea
  * One handler module's routes, typed as written (ids, methods and bodies as literals). A call marked pure, so a
  * bundle that does not use a family's routes leaves them out (an array literal that spreads another would stay).
  */
+/* @__NO_SIDE_EFFECTS__ */
 function routeFamily<const T extends readonly RouteDefinition[]>(family: T): T {
   return family;
 }

@@ -1,7 +1,7 @@
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { handlerBuildOptions } from '../lib/bundling';
+import { aliasArgs, handlerBuildOptions, handlerBundling } from '../lib/bundling';
 import { handlerModules } from '../lambdas/routes';
 import * as collectionStores from '../lambdas/stores/collections';
 import * as entryStores from '../lambdas/stores/entries';
@@ -41,6 +41,16 @@ async function bundleInputs(module: string): Promise<string[]> {
   const output = Object.values(built.metafile!.outputs).find((o) => o.entryPoint)!;
   return Object.keys(output.inputs).map((file) => resolve(root, file).slice(root.length + 1));
 }
+
+test('NodejsFunction gets the same aliases, as esbuild arguments naming existing files', () => {
+  const args = aliasArgs()['--alias'];
+  expect(args).toHaveLength(Object.keys(handlerBundling.alias).length);
+  for (const arg of args) {
+    const [name, file] = arg.split('=');
+    expect(Object.keys(handlerBundling.alias)).toContain(name);
+    expect(existsSync(file) && file.startsWith('/')).toBe(true);
+  }
+});
 
 test('the table of expected script families names every handler module', () => {
   expect(Object.keys(SCRIPTS_OF).sort()).toEqual(handlerModules().sort());

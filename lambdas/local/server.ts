@@ -130,6 +130,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     if (!h) handlers.set(module, (h = load(module)));
     return h;
   };
+  // Every handler module before the first request: each provides its stores (services.ts provideStores), whose
+  // scripts must be on the client before any request's command can join an auto-pipeline.
+  for (const route of options.routes ?? routeTable) handlerFor(route.handler);
 
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
