@@ -24,8 +24,19 @@ const entryFields = {
   createdAt: z.nullable(timestamp()),
   updatedAt: z.nullable(timestamp()),
   tags: z.array(z.string()),
+  /** Written with grace (issue 13): the grace period in seconds (once stale, the seconds left of it). */
+  grace: z.optional(z.int()),
+  /** Written with grace: whether the entry is past its ttl (then `ttl` is 0 and it is served only on request). */
+  stale: z.optional(z.boolean()),
 };
-export const entryBody = () => z.strictObject(entryFields);
+/** A lease a read with `?lease=` granted (issue 13): a write carrying the token fills the entry. */
+const lease = () => z.strictObject({ token: z.string(), ttlMs: z.int() });
+export const entryBody = () =>
+  z.strictObject({
+    ...entryFields,
+    /** A read with `?lease=` of a stale entry: the lease to refresh it, granted to one caller. */
+    lease: z.optional(lease()),
+  });
 
 /** What a write answers: the entry's metadata after it (`ttl` null: a keepTtl write of an entry without expiry). */
 const writeFields = {
@@ -35,6 +46,8 @@ const writeFields = {
   createdAt: timestamp(),
   updatedAt: timestamp(),
   tags: z.array(z.string()),
+  /** A write with grace (issue 13): its grace period in seconds. */
+  grace: z.optional(z.int()),
 };
 export const writeBody = () =>
   z.strictObject({
@@ -45,7 +58,8 @@ export const writeBody = () =>
     ),
   });
 
-export const ttlBody = () => z.strictObject({ key: key(), ttl: seconds() });
+export const ttlBody = () =>
+  z.strictObject({ key: key(), ttl: seconds(), grace: z.optional(z.int()), stale: z.optional(z.boolean()) });
 export const invalidatedBody = () => z.strictObject({ invalidated: z.int() });
 
 const itemError = () => z.strictObject({ code: z.string(), message: z.string(), details: z.optional(z.record(z.string(), z.unknown())) });

@@ -10,7 +10,8 @@
  * - in a shown body: `"…"` stands for any value, a `"…"` key for any further keys, a trailing `"…"` element for any
  *   further elements; timestamps match any timestamp; a field `ttl` may have counted down a few seconds; versions,
  *   message ids and other numbers of 13 digits or more are placeholders: the first answer that shows one binds it
- *   to the real number, which then replaces it in later commands and answers; `(any order)` after the body: its
+ *   to the real number, which then replaces it in later commands and answers; so does a string shown as a name in
+ *   angle brackets (`"<token>"`: a lease token), bound to the real string; `(any order)` after the body: its
  *   arrays may come in another order (set members).
  */
 import { execFile } from 'node:child_process';
@@ -85,6 +86,9 @@ export function runCurl(command: string, baseUrl: string): Promise<{ status: num
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const PLACEHOLDER_DIGITS = /\d{13,}/g;
+/** A shown string that stands for whatever the answer holds there (a token), e.g. `<token>`. */
+const PLACEHOLDER_NAME = /<[a-z][\w-]*>/g;
+const WHOLE_PLACEHOLDER_NAME = /^<[a-z][\w-]*>$/;
 const TTL_SLACK_SECONDS = 5;
 
 /** Shown numbers (versions, ids) bound to the real ones, as answers reveal them. */
@@ -93,7 +97,9 @@ export class Bindings {
 
   /** The text with every bound placeholder replaced by its real number. */
   apply(text: string): string {
-    return text.replace(PLACEHOLDER_DIGITS, (shown) => this.byShown.get(shown) ?? shown);
+    return text
+      .replace(PLACEHOLDER_DIGITS, (shown) => this.byShown.get(shown) ?? shown)
+      .replace(PLACEHOLDER_NAME, (shown) => this.byShown.get(shown) ?? shown);
   }
 
   /** Whether `actual` may stand where `shown` is; binds `shown` on first sight. */
@@ -126,6 +132,7 @@ export function compareBodies(shown: unknown, actual: unknown, bindings: Binding
   }
   if (typeof shown === 'string' && typeof actual === 'string') {
     if (TIMESTAMP.test(shown) && TIMESTAMP.test(actual)) return [];
+    if (WHOLE_PLACEHOLDER_NAME.test(shown)) return bindings.bind(shown, actual) ? [] : [`${path}: shows ${shown}, which stood for another text than ${JSON.stringify(actual)}`];
     return bindings.matchText(shown, actual) ? [] : [`${path}: shows ${JSON.stringify(shown)}, is ${JSON.stringify(actual)}`];
   }
   if (Array.isArray(shown) && Array.isArray(actual)) {
