@@ -1,3 +1,4 @@
+import { leaseKey } from '../../lambdas/core/keyspace';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -174,7 +175,8 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
   await admin.set('bench:raw512', raw512);
   // The entry as the write script stores it (the current form, which carries its expiry): a read is one GET. An
   // entry in an older form would also ask PTTL, two commands per request.
-  await withScripts(admin).skycacheSet('k:bench:http', raw512, 86_400_000, Date.now());
+  // KEYS entry and lease key; ARGV value, ttl, now, condition, tags, index prefix, then grace, lease token, external version.
+  await withScripts(admin).skycacheSet('k:bench:http', leaseKey('k:bench:http', false), raw512, 86_400_000, Date.now(), '', '', '_:tag:', 0, '', '');
 
   const wrkTool = await findOrInstall('wrk', 'wrk', o.allowInstall);
   const webdisTool = await findOrInstall('webdis', 'webdis', o.allowInstall);

@@ -1,3 +1,4 @@
+import { leaseKey } from '../../lambdas/core/keyspace';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import Redis from 'ioredis';
@@ -97,7 +98,7 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
     { name: 'handler getEntry (event → proxy result)', op: 'GET', run: async () => check((await getHandler(getEvent, ctx)).statusCode, 200), before: use(configured) },
     { name: flippedName, op: 'GET', run: async () => check((await getHandler(getEvent, ctx)).statusCode, 200), before: use(flipped) },
     { name: 'raw ioredis SET … PX', op: 'SET', run: () => raw.set('k:bench:set-raw', stored, 'PX', 3_600_000) },
-    { name: 'raw ioredis EVALSHA skycacheSet', op: 'SET', run: () => rawScripts.skycacheSet('k:bench:set-script', valueJson, 3_600_000, Date.now()) },
+    { name: 'raw ioredis EVALSHA skycacheSet', op: 'SET', run: () => rawScripts.skycacheSet('k:bench:set-script', leaseKey('k:bench:set-script', false), valueJson, 3_600_000, Date.now(), '', '', '_:tag:', 0, '', '') },
     { name: 'handler setEntry (event → proxy result)', op: 'SET', before: use(configured), run: async () => check((await setHandler(setEvent, ctx)).statusCode % 200 < 2 ? 200 : 0, 200) },
   ];
   const samples = new Map(variants.map((v) => [v.name, new Samples()]));

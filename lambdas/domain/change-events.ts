@@ -85,6 +85,7 @@ const CHANGING_SCRIPTS: Record<string, { prefix: string; deletes?: string; after
     after: "if result and (ARGV[1] == 'touch' or ARGV[1] == 'persist') then noteChange(KEYS[1], ARGV[1], storedVersion(KEYS[1]), result[2]) end",
   },
   skycacheDelete: { prefix: 'ARGV[2]', deletes: 'delete' },
+  skycacheDeleteCounter: { prefix: 'ARGV[1]', deletes: 'delete' },
   skycacheDeleteMany: { prefix: 'ARGV[1]', deletes: 'delete' },
   skycacheInvalidateMany: { prefix: 'ARGV[1]', deletes: 'invalidate' },
   skycacheInvalidateTags: { prefix: 'ARGV[1]', deletes: 'invalidate' },

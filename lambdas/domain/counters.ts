@@ -47,9 +47,19 @@ export class CounterStore extends RedisStore {
     };
   }
 
+  /**
+   * Deletes the counter at `key` in one round trip: true when it was there, false when nothing was. An entry that
+   * does not hold an integer is refused (CONFLICT) and another Redis type (WRONG_TYPE), both left as they are.
+   */
+  async delete(key: string): Promise<boolean> {
+    const rk = entryKey(key);
+    const removed = await this.run(rk, () => withScripts(this.redis).skycacheDeleteCounter(rk, tagIndexPrefix(rk, this.clustered)));
+    return Number(removed) === 1;
+  }
+
   protected override refusal(message: string, redisKey: string): CacheError | undefined {
     if (message.includes('SKYCACHE_NOT_INTEGER')) {
-      return new CacheError('CONFLICT', `the entry "${userKeyOf(redisKey)}" does not hold an integer, so it cannot be used as a counter`);
+      return new CacheError('CONFLICT', `the entry "${userKeyOf(redisKey)}" does not hold an integer, so it is not a counter`);
     }
     if (message.includes('SKYCACHE_OVERFLOW')) {
       return new CacheError('CONFLICT', `the counter would leave the exact integer range ±${MAX_SAFE_COUNTER}`, {

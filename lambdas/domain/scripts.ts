@@ -359,6 +359,24 @@ return {state, raw or '', pttl, token, redis.call('PTTL', KEYS[2]), now}
 `),
   },
   /**
+   * DELETE /counters/{key} in one round trip. KEYS: the counter's entry. ARGV: index prefix. Deletes the entry (and
+   * its tag-index membership, and any lease) when it holds a JSON integer; returns 1, or 0 when nothing is there.
+   * Refuses, deleting nothing, an entry holding anything else (SKYCACHE_NOT_INTEGER); another Redis type answers
+   * WRONGTYPE to the GET.
+   */
+  skycacheDeleteCounter: {
+    numberOfKeys: 1,
+    lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local at, _, _, _, t, n = header(raw)
+local json
+if t then json = string.sub(raw, at + tonumber(n) + 1) elseif at then json = string.sub(raw, at + 1) end
+if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
+return deleteKey(KEYS[1], ARGV[1], nowMs())
+`),
+  },
+  /**
    * Ends a lease its holder gives up (a loader that failed), so the next caller need not wait for it to expire.
    * KEYS: the lease key. ARGV: token. Returns 1 when the lease was this token's (and is gone), else 0.
    */

@@ -31,14 +31,8 @@ export const handler = routedHandler({
   deleteCounter: {
     handle: async ({ key, services }) => {
       const k = key();
-      // Like every collection's DELETE, a key holding something else is refused, not removed: the delete applies
-      // only at the version read, so a write in between is not deleted unseen.
-      const entry = await services.entries.get(k, { consistency: 'strong' });
-      if (!entry) throw new CacheError('NOT_FOUND', `no counter at key "${k}"`);
-      if (!Number.isSafeInteger(entry.value)) {
-        throw new CacheError('CONFLICT', `the entry "${k}" does not hold an integer, so it is not a counter`);
-      }
-      if (!(await services.entries.delete(k, { ifVersion: entry.version }))) throw new CacheError('NOT_FOUND', `no counter at key "${k}"`);
+      // One script: like every collection's DELETE, a key holding something else is refused, not removed.
+      if (!(await services.counters.delete(k))) throw new CacheError('NOT_FOUND', `no counter at key "${k}"`);
       return json(204);
     },
   },
