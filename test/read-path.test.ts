@@ -12,6 +12,7 @@ import { services } from '../lambdas/services';
 import { commandsBetween as grown } from '../bench/lib/wire';
 import { CONNECTION_COMMANDS, commandCalls, writeCommands } from './support/commandstats';
 import { restoreServiceEnv, setServiceEnv } from './support/env';
+import { until } from './support/load';
 
 const readRoutes = routes.filter(readsOnly);
 
@@ -234,8 +235,31 @@ describe('cluster: no write per read; with REDIS_READ_FROM=replica the primaries
     await cluster?.stop();
   });
 
+  /**
+   * Waits until every replica has applied all its primary sent: the set-up's writes reach a replica asynchronously,
+   * and a replica counts each replicated write in its commandstats when it applies it (bounded in time).
+   */
+  async function replicasCaughtUp(): Promise<void> {
+    const offsets = async (port: number) => {
+      const c = new Redis(port, '127.0.0.1');
+      try {
+        const info = String(await c.info('replication'));
+        const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+        return { port, master: field('master_port'), primaryOffset: field('master_repl_offset'), applied: field('slave_repl_offset') };
+      } finally {
+        c.disconnect();
+      }
+    };
+    await until('every replica to apply what its primary sent', async () => {
+      const all = await Promise.all([...primaries, ...replicas].map(offsets));
+      const primaryOffset = new Map(all.filter((n) => primaries.includes(n.port)).map((n) => [n.port, n.primaryOffset]));
+      return all.filter((n) => replicas.includes(n.port)).every((n) => n.applied >= (primaryOffset.get(n.master) ?? Infinity));
+    }, 10_000);
+  }
+
   test('a run of every read route writes nothing on any node', async () => {
     await readPass();
+    await replicasCaughtUp();
     const grew = await dataCommandsOn([...primaries, ...replicas], readPass);
     for (const [port, counts] of Object.entries(grew)) expect(`${port}: ${await writeCommands(Number(port), Object.keys(counts))}`).toBe(`${port}: `);
     // Stats visit each shard with a few commands, not one per slot.
