@@ -4,6 +4,7 @@
  */
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { entryKey } from '../lambdas/core/keyspace';
+import { jsonCaller, storedExceptHitCounts } from './support/http';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer({}, { MAX_TTL_SECONDS: '86400' });
@@ -15,30 +16,8 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 beforeEach(() => redis.client.flushall());
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Everything stored but the hit-count hashes, to show a refused request changed nothing. */
-async function stored(): Promise<Record<string, string | null>> {
-  const out: Record<string, string | null> = {};
-  for (const k of (await redis.client.keys('*')).sort()) {
-    if (!k.startsWith('_:hits:')) out[k] = (await redis.client.type(k)) === 'string' ? await redis.client.get(k) : await redis.client.type(k);
-  }
-  return out;
-}
+const call = jsonCaller(() => server.url);
+const stored = () => storedExceptHitCounts(redis.client);
 
 describe('keepTtl (point 2)', () => {
   test('a write without ttl resets it to the default; keepTtl keeps the expiry, on POST, PUT and batch set', async () => {

@@ -1,5 +1,6 @@
 import { startLocalServer, type LocalServer } from '../lambdas/local/server';
 import { entryKey } from '../lambdas/core/keyspace';
+import { jsonCaller, storedExceptHitCounts } from './support/http';
 import { useRedisServer } from './support/redis';
 
 const redis = useRedisServer({}, { MAX_VALUE_BYTES: '2000', MAX_TTL_SECONDS: '86400' });
@@ -11,31 +12,8 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 beforeEach(() => redis.client.flushall());
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Everything stored except the hit/miss counters, to prove a refused request changed nothing. */
-async function stored(): Promise<Record<string, string | null>> {
-  const out: Record<string, string | null> = {};
-  for (const k of (await redis.client.keys('*')).sort()) {
-    if (k.startsWith('_:hits:')) continue;
-    out[k] = (await redis.client.type(k)) === 'string' ? await redis.client.get(k) : (await redis.client.type(k)) + ':' + (await redis.client.dump(k))?.length;
-  }
-  return out;
-}
+const call = jsonCaller(() => server.url);
+const stored = () => storedExceptHitCounts(redis.client);
 
 describe('conditional writes and ETags over HTTP', () => {
   test('GET carries the version as a strong ETag; If-None-Match answers 304 with no body', async () => {

@@ -200,20 +200,17 @@ export function decodeEntry(key: string, raw: string, pttl = -1, now = Date.now(
   const valueJson = version === undefined ? '' : raw.slice(valueAt);
   // The current form's value is JSON.stringify's text, stored by the write script: an entry read answers with that
   // text (entryJson), so parsing it can wait until someone reads `value` — for a large value, most of a read's CPU.
+  let entry: StoredEntry | LazyEntry;
   if (current && options.lazyValue) {
-    const lazy = new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
-    if (grace !== undefined) {
-      lazy.grace = grace;
-      lazy.stale = stale;
+    entry = new LazyEntry(key, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
+  } else {
+    const value = version === undefined ? NOT_JSON : parseJson(valueJson);
+    if (value === NOT_JSON) {
+      // A plain string written by another Redis client: serve it as a string value with no history.
+      return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: null, updatedAt: null, tags: [] };
     }
-    return lazy;
+    entry = new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
   }
-  const value = version === undefined ? NOT_JSON : parseJson(valueJson);
-  if (value === NOT_JSON) {
-    // A plain string written by another Redis client: serve it as a string value with no history.
-    return { key, value: raw, ttl: ttlSecondsOf(pttl), version: 0, createdAt: null, updatedAt: null, tags: [] };
-  }
-  const entry = new StoredEntry(key, value, ttl, Number(version), isoOf(created), isoOf(updated), tags, valueJson);
   if (grace !== undefined) {
     entry.grace = grace;
     entry.stale = stale;

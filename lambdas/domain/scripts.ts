@@ -50,6 +50,13 @@ local function header(raw)
   if v then return #v + #c + #u + 3, v, c, u, nil, nil end
   return nil
 end
+-- The value's JSON text after the header (nil when raw is no entry) and the tags JSON as stored ('' for none).
+local function storedParts(raw)
+  local at, _, _, _, t, n = header(raw)
+  if t then return string.sub(raw, at + tonumber(n) + 1), string.sub(raw, at + 1, at + tonumber(n)) end
+  if at then return string.sub(raw, at + 1), '' end
+  return nil, ''
+end
 -- version, createdAtMs (string or nil), ttlMs (number or nil), tags (table)
 local function parse(raw)
   local at, v, c, _, t, n = header(raw)
@@ -369,9 +376,7 @@ return {state, raw or '', pttl, token, redis.call('PTTL', KEYS[2]), now}
     lua: lua(['nowMs', 'parse', 'refreshIndexExpiry', 'indexRemove', 'deleteKey'], `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-local at, _, _, _, t, n = header(raw)
-local json
-if t then json = string.sub(raw, at + tonumber(n) + 1) elseif at then json = string.sub(raw, at + 1) end
+local json = storedParts(raw)
 if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
 return deleteKey(KEYS[1], ARGV[1], nowMs())
 `),
@@ -395,14 +400,8 @@ local old = redis.call('GET', KEYS[1])
 local version, created, value, storedTtl, tags, tagsJson = 0, ARGV[4], 0, nil, {}, ''
 if old then
   -- The value JSON (and the tags JSON, kept as is) sit after the header; see header for the stored forms.
-  local at, _, _, _, t, n = header(old)
   local json
-  if t then
-    tagsJson = string.sub(old, at + 1, at + tonumber(n))
-    json = string.sub(old, at + tonumber(n) + 1)
-  elseif at then
-    json = string.sub(old, at + 1)
-  end
+  json, tagsJson = storedParts(old)
   if not json or not string.match(json, '^%-?%d+$') then return redis.error_reply('SKYCACHE_NOT_INTEGER') end
   local pc
   version, pc, storedTtl, tags = parse(old)
