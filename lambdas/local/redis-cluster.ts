@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
-import { freePort, startRedisProcess, type RedisProcess, type RedisProcessOptions } from './redis-process';
+import { startRedisProcess, type RedisProcess, type RedisProcessOptions } from './redis-process';
 
 const run = promisify(execFile);
 
@@ -34,14 +34,13 @@ export async function startRedisCluster(
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const busPort = await freePort();
       nodes.push(
         await startRedisProcess({
           ...options,
+          clusterBus: true,
           args: [
             '--cluster-enabled', 'yes',
             '--cluster-config-file', 'nodes.conf',
-            '--cluster-port', String(busPort),
             '--cluster-node-timeout', '2000',
             ...(options.args ?? []),
           ],

@@ -26,6 +26,8 @@ export interface RedisProcessOptions {
   /** Further `redis-server` arguments, e.g. ['--cluster-enabled', 'yes']. */
   args?: string[];
   port?: number;
+  /** Cluster mode's bus: `--cluster-port` on a free port of its own, picked with the client port. */
+  clusterBus?: boolean;
   /** redis-server binary (default: the one on PATH). */
   binary?: string;
 }
@@ -78,16 +80,24 @@ async function waitForPing(port: number, child: ChildProcess, timeoutMs: number)
  * REDIS_URL is given, and by the tests, which never touch the shared Redis on 6379. It never outlives this
  * process (see dieWithParent).
  */
+/** Launches of a redis-server whose freely picked port was taken before it could bind it. */
+const PORT_ATTEMPTS = 3;
+
 export async function startRedisProcess(options: RedisProcessOptions = {}): Promise<RedisProcess> {
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? (await freePort());
+  let busPort = options.clusterBus ? await freePort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'skycache-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  args.push('--logfile', join(dir, 'redis.log'));
-  if (options.maxmemory) args.push('--maxmemory', options.maxmemory);
-  if (options.maxmemoryPolicy) args.push('--maxmemory-policy', options.maxmemoryPolicy);
-  args.push(...(options.args ?? []));
+  const args = () => {
+    const list = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+    list.push('--logfile', join(dir, 'redis.log'));
+    if (busPort !== undefined) list.push('--cluster-port', String(busPort));
+    if (options.maxmemory) list.push('--maxmemory', options.maxmemory);
+    if (options.maxmemoryPolicy) list.push('--maxmemory-policy', options.maxmemoryPolicy);
+    list.push(...(options.args ?? []));
+    return list;
+  };
   const launch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
-    const [command, commandArgs] = dieWithParent(options.binary ?? 'redis-server', args);
+    const [command, commandArgs] = dieWithParent(options.binary ?? 'redis-server', args());
     const child = spawn(command, commandArgs, { stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -107,13 +117,24 @@ export async function startRedisProcess(options: RedisProcessOptions = {}): Prom
     });
     return { child, exited };
   };
-  let current: { child: ChildProcess; exited: Promise<void> };
-  try {
-    current = await launch();
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
+  const firstLaunch = async (): Promise<{ child: ChildProcess; exited: Promise<void> }> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch();
+      } catch (e) {
+        // A port found free may be taken by another process (a parallel test worker) before redis-server binds it;
+        // redis-server then exits at once. Ports this function picked are picked again, a bounded number of times.
+        const portTaken = options.port === undefined && /exited with code/.test((e as Error).message);
+        if (!portTaken || attempt === PORT_ATTEMPTS) {
+          rmSync(dir, { recursive: true, force: true });
+          throw e;
+        }
+        port = await freePort();
+        if (busPort !== undefined) busPort = await freePort();
+      }
+    }
+  };
+  let current = await firstLaunch();
   const running = () => current.child.exitCode === null && current.child.signalCode === null;
   const handle: RedisProcess = {
     port,
