@@ -1,7 +1,8 @@
 import { build } from 'esbuild';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { aliasArgs, handlerBuildOptions, handlerBundling } from '../lib/bundling';
+import { aliasArgs, bundleAliases, handlerBuildOptions, handlerBundling, IOREDIS_STUBS, preparedIoredis } from '../lib/bundling';
+import { allowedRedisCommands } from '../lambdas/core/redis-commands';
 import { handlerModules } from '../lambdas/routes';
 import * as collectionStores from '../lambdas/stores/collections';
 import * as entryStores from '../lambdas/stores/entries';
@@ -44,11 +45,48 @@ async function bundleInputs(module: string): Promise<string[]> {
 
 test('NodejsFunction gets the same aliases, as esbuild arguments naming existing files', () => {
   const args = aliasArgs()['--alias'];
-  expect(args).toHaveLength(Object.keys(handlerBundling.alias).length);
+  expect(args.map((a) => a.split('=')[0]).sort()).toEqual(Object.keys(bundleAliases()).sort());
+  expect(Object.keys(bundleAliases())).toEqual(expect.arrayContaining([...Object.keys(handlerBundling.alias), 'ioredis', '@ioredis/commands']));
   for (const arg of args) {
-    const [name, file] = arg.split('=');
-    expect(Object.keys(handlerBundling.alias)).toContain(name);
+    const [, file] = arg.split('=');
     expect(existsSync(file) && file.startsWith('/')).toBe(true);
+  }
+});
+
+test("the bundles' command table holds every command skycache sends, and ioredis's own, with the package's key positions", () => {
+  const full = JSON.parse(readFileSync(resolve(root, 'node_modules/@ioredis/commands/built/commands.json'), 'utf8'));
+  const table = JSON.parse(readFileSync(resolve(preparedIoredis().commands, '../commands.json'), 'utf8'));
+  for (const name of allowedRedisCommands()) {
+    const [command, sub] = name.split('|');
+    const [spec, original] = sub ? [table[command]?.subcommands?.[sub], full[command].subcommands[sub]] : [table[command], full[command]];
+    expect({ name, keyStart: spec?.keyStart, keyStop: spec?.keyStop, step: spec?.step }).toEqual({
+      name,
+      keyStart: original.keyStart,
+      keyStop: original.keyStop,
+      step: original.step,
+    });
+  }
+  expect(table.get.flags).toEqual(['readonly']);
+  expect(table.set.flags).toEqual([]);
+  expect(Object.keys(table).length).toBeLessThan(100);
+});
+
+test('no skycache code builds an ioredis scan stream (lib/bundling.ts stubs them)', () => {
+  const code = (dir: string): string[] =>
+    readdirSync(resolve(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? code(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [readFileSync(resolve(root, dir, e.name), 'utf8')] : [],
+    );
+  expect(code('lambdas').filter((text) => /\.[shz]?scanStream(Buffer)?\(/.test(text))).toEqual([]);
+});
+
+test("each ioredis module the bundles replace exists, and each stub exports the original's names", () => {
+  for (const [file, stub] of Object.entries(IOREDIS_STUBS)) {
+    const original = readFileSync(resolve(root, 'node_modules/ioredis/built', file), 'utf8');
+    const names = [...original.matchAll(/^exports\.(\w+) = /gm)].map((m) => m[1]).filter((n) => n !== '__esModule');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = Object.keys(require(resolve(root, stub)));
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect({ file, name, exported: exported.includes(name) }).toEqual({ file, name, exported: true });
   }
 });
 

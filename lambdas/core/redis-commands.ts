@@ -38,6 +38,8 @@ export const REDIS_COMMANDS = {
     'zmscore', 'zcount', 'zcard', 'scan', 'dbsize', 'wait',
     // A TTL read fetches the head of an entry, where one with grace keeps when it turns stale (issue 13).
     'getrange',
+    // Invalidating tags on a cluster reads each tag's directory of slots (lambdas/domain/tags.ts).
+    'zrangebyscore',
   ],
 } as const satisfies Record<string, readonly string[]>;
 

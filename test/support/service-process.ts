@@ -23,8 +23,9 @@ export interface ServiceProcess {
 
 /**
  * Starts the service as `npm start` does (`node --import tsx lambdas/local/main.ts`; with `viaNpm`, through npm
- * itself; with `entry`, another entry such as the production server's) on a free port — with its private
- * redis-server unless `env` names a REDIS_URL or REDIS_CLUSTER_NODES — and resolves once it listens.
+ * itself; with `entry`, another entry such as the production server's, or its bundle, an `.mjs` that plain `node`
+ * runs as the container does) on a free port — with its private redis-server unless `env` names a REDIS_URL or
+ * REDIS_CLUSTER_NODES — and resolves once it listens.
  */
 export async function startServiceProcess(options: { viaNpm?: boolean; env?: Record<string, string>; entry?: string } = {}): Promise<ServiceProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', ...options.env };
@@ -32,7 +33,9 @@ export async function startServiceProcess(options: { viaNpm?: boolean; env?: Rec
   if (!options.env?.REDIS_CLUSTER_NODES) delete env.REDIS_CLUSTER_NODES;
   const [command, args] = options.viaNpm
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['--import', 'tsx', options.entry ?? 'lambdas/local/main.ts']];
+    : options.entry?.endsWith('.mjs')
+      ? [process.execPath, [options.entry]]
+      : [process.execPath, ['--import', 'tsx', options.entry ?? 'lambdas/local/main.ts']];
   const launcher = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   launcher.stdout!.on('data', (d: Buffer) => (text += d.toString()));
