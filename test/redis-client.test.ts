@@ -5,6 +5,7 @@ import {
   createRedisClient,
   createReplicaReader,
   credentialsFromSecret,
+  defineScript,
   forEachPrimary,
   forgetCachedCredentials,
   isCluster,
@@ -15,6 +16,8 @@ import {
   withSecretCredentials,
 } from '../lambdas/core/redis';
 import { connectionSettingsFromEnv, parseClusterNodes } from '../lambdas/core/config';
+import { startRedisProcess, type RedisProcess } from '../lambdas/local/redis-process';
+import Redis from 'ioredis';
 
 describe('connection settings from the environment', () => {
   test('standalone, cluster, TLS, RBAC and read preference', () => {
@@ -160,5 +163,49 @@ describe('keyspace-wide work in cluster mode (forEachPrimary)', () => {
         return 1;
       }),
     ).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('1 hash slots') });
+  });
+});
+
+describe('scripts as client commands (defineScript)', () => {
+  let server: RedisProcess;
+  beforeAll(async () => {
+    server = await startRedisProcess();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const echoScript = { numberOfKeys: 1, lua: "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])" };
+
+  test('a pipeline carries no copy of the scripts, yet runs them, auto-pipelined or explicit', async () => {
+    const client = new Redis(server.url, { enableAutoPipelining: true });
+    try {
+      defineScript(client, 'skycacheTestEcho', echoScript);
+      const pipeline = client.pipeline();
+      // ioredis's Pipeline constructor copies whatever is in scriptsSet onto each pipeline: nothing here.
+      expect(Object.keys(client.scriptsSet)).toEqual([]);
+      expect(Object.prototype.hasOwnProperty.call(pipeline, 'skycacheTestEcho')).toBe(false);
+      const echo = (c: unknown, key: string, value: string) =>
+        (c as Record<string, (k: string, v: string) => Promise<unknown>>).skycacheTestEcho(key, value);
+      // Auto-pipelined: commands of one tick share a pipeline.
+      await expect(Promise.all([echo(client, 'a', '1'), echo(client, 'b', '2'), client.get('a')])).resolves.toEqual(['1', '2', '1']);
+      echo(pipeline, 'c', '3');
+      pipeline.get('c');
+      await expect(pipeline.exec()).resolves.toEqual([[null, '3'], [null, '3']]);
+      // After a SCRIPT FLUSH the command still answers (EVALSHA's NOSCRIPT falls back to EVAL).
+      await client.script('FLUSH');
+      await expect(echo(client, 'd', '4')).resolves.toBe('4');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  test('a script may not take the name of a Redis command', () => {
+    const client = new Redis(server.url, { lazyConnect: true });
+    try {
+      expect(() => defineScript(client, 'get', echoScript)).toThrow(/shadows an ioredis command/);
+    } finally {
+      client.disconnect();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../core/redis';
+import { defineScript, type RedisClient } from '../core/redis';
 import { changeEventSettings, scriptText } from './change-events';
 
 /**
@@ -19,7 +19,7 @@ export function scriptRegistry<T extends ScriptTable>(table: T): (client: RedisC
     const events = changeEventSettings();
     if (!defined.has(client) || defined.get(client) !== events) {
       for (const [name, def] of Object.entries(table)) {
-        client.defineCommand(name, { ...def, lua: scriptText(name, def.lua) });
+        defineScript(client, name, { ...def, lua: scriptText(name, def.lua) });
       }
       defined.set(client, events);
     }
