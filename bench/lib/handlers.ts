@@ -1,3 +1,7 @@
+import { build } from 'esbuild';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { handlerBuildOptions, handlerBundling } from '../../lib/bundling';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { resetRuntimeConfig } from '../../lambdas/core/config';
 import { closeServices, resetServices } from '../../lambdas/services';
@@ -31,4 +35,31 @@ export function callRoute(ctx: Context): (routeId: string, request: SampleReques
     if (result.statusCode >= 300) throw new Error(`set-up ${routeId} answered ${result.statusCode}: ${result.body}`);
     return result;
   };
+}
+
+/**
+ * A handler module bundled as it deploys (lib/bundling.ts: minified ESM, the same aliases) into `dir` and imported
+ * into this process. The bundle carries its own ioredis, services and runtime config, built from process.env at its
+ * first request, as in a Lambda instance; `instance` names a separate copy (a second import of one file is the same
+ * module), e.g. one whose first request ran with other settings.
+ */
+export async function loadDeployedHandler(module: string, dir: string, instance = ''): Promise<ProxyHandler> {
+  const outfile = join(dir, `${module}${instance ? `-${instance}` : ''}${handlerBundling.outExtension}`);
+  await build(handlerBuildOptions(resolve(__dirname, '../../lambdas/handlers', `${module}.ts`), outfile));
+  const loaded = (await import(pathToFileURL(outfile).href)) as { handler: ProxyHandler };
+  return loaded.handler;
+}
+
+/** Runs `work` with `vars` set in process.env, then puts the previous values back. */
+export async function withEnv<T>(vars: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await work();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }

@@ -13,7 +13,10 @@ import { createRedisClient, type RedisClient } from '../../lambdas/core/redis';
 import { whenReady } from '../../lambdas/core/readiness';
 import { services } from '../../lambdas/services';
 import { lambdaContext, proxyEvent } from '../lib/events';
-import { loadHandler, useRedisForHandlers } from '../lib/handlers';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDeployedHandler, loadHandler, useRedisForHandlers, withEnv } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';
 import { fmtRatio, fmtUs, Samples, timeUs } from '../lib/stats';
 import { valueOfSize } from '../samples';
@@ -63,9 +66,8 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   const settings = { ...connectionSettingsFromEnv(lambdaEnv, runtimeConfig().redisTimeoutMs), url: o.redisUrl };
   const configured = createRedisClient(settings);
   const autoPipelined = settings.autoPipelining ?? true;
-  const flipped = createRedisClient({ ...settings, autoPipelining: !autoPipelined });
   // The service's clients keep no offline queue: wait until they are connected.
-  await Promise.all([whenReady(configured, 10_000), whenReady(flipped, 10_000)]);
+  await whenReady(configured, 10_000);
   let inUse: RedisClient | undefined;
   const use = (client: RedisClient) => () => {
     if (inUse !== client) useRedisForHandlers(o.redisUrl, client);
@@ -74,32 +76,49 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   use(configured)();
   const svc = services();
   const flippedName = `handler getEntry, auto-pipelining ${autoPipelined ? 'off' : 'on'}`;
+  const sourceGetName = 'handler getEntry from the TypeScript sources (tsx, not bundled)';
   const rawScripts = withScripts(raw);
   const ctx = lambdaContext();
   const route = (id: string) => routes.find((r) => r.id === id)!;
-  const getHandler = loadHandler(route('getEntry').handler);
-  const setHandler = loadHandler(route('setEntry').handler);
+  const sourceGetHandler = loadHandler(route('getEntry').handler);
   const value = valueOfSize(512);
   const valueJson = JSON.stringify(value);
-
-  // The same stored entry for every GET variant: what the SET script writes.
-  await setHandler(proxyEvent(route('setEntry'), { body: { key: 'bench:get', value, ttl: 3600 } }), ctx);
-  const stored = (await raw.get('k:bench:get'))!;
-
   const getEvent = proxyEvent(route('getEntry'), { pathParameters: { key: 'bench:get' } });
   const setEvent = proxyEvent(route('setEntry'), { body: { key: 'bench:set', value, ttl: 3600 } });
   const check = (status: number, want: number) => {
     if (status !== want) throw new Error(`handler answered ${status}, expected ${want}`);
   };
 
+  // The handlers as they deploy: each module's bundle (lib/bundling.ts), imported and first called with a Lambda
+  // function's environment, so it makes its client as a Lambda instance does; one more copy of the GET bundle with
+  // auto-pipelining the other way round.
+  const bundleDir = mkdtempSync(join(tmpdir(), 'skycache-inprocess-'));
+  const lambdaVars = { REDIS_URL: o.redisUrl, AWS_LAMBDA_FUNCTION_NAME: 'skycache-bench' };
+  const [getHandler, setHandler, flippedGetHandler] = await withEnv(lambdaVars, async () => {
+    const get = await loadDeployedHandler(route('getEntry').handler, bundleDir);
+    const set = await loadDeployedHandler(route('setEntry').handler, bundleDir);
+    // The same stored entry for every GET variant: what the SET script writes.
+    check((await set(proxyEvent(route('setEntry'), { body: { key: 'bench:get', value, ttl: 3600 } }), ctx)).statusCode % 200 < 2 ? 200 : 0, 200);
+    check((await get(getEvent, ctx)).statusCode, 200);
+    const flippedGet = await withEnv({ REDIS_AUTO_PIPELINING: String(!autoPipelined) }, async () => {
+      const handler = await loadDeployedHandler(route('getEntry').handler, bundleDir, 'flipped');
+      check((await handler(getEvent, ctx)).statusCode, 200);
+      return handler;
+    });
+    return [get, set, flippedGet];
+  });
+  rmSync(bundleDir, { recursive: true, force: true });
+  const stored = (await raw.get('k:bench:get'))!;
+
   const variants: { name: string; op: 'GET' | 'SET'; run: () => Promise<unknown>; before?: () => void }[] = [
     { name: 'raw ioredis GET', op: 'GET', run: () => raw.get('k:bench:get') },
     { name: `raw GET on the handler's client (auto-pipelining ${autoPipelined ? 'on' : 'off'})`, op: 'GET', run: () => svc.redis.get('k:bench:get') },
-    { name: 'handler getEntry (event → proxy result)', op: 'GET', run: async () => check((await getHandler(getEvent, ctx)).statusCode, 200), before: use(configured) },
-    { name: flippedName, op: 'GET', run: async () => check((await getHandler(getEvent, ctx)).statusCode, 200), before: use(flipped) },
+    { name: 'handler getEntry (event → proxy result)', op: 'GET', run: async () => check((await getHandler(getEvent, ctx)).statusCode, 200) },
+    { name: flippedName, op: 'GET', run: async () => check((await flippedGetHandler(getEvent, ctx)).statusCode, 200) },
+    { name: sourceGetName, op: 'GET', run: async () => check((await sourceGetHandler(getEvent, ctx)).statusCode, 200), before: use(configured) },
     { name: 'raw ioredis SET … PX', op: 'SET', run: () => raw.set('k:bench:set-raw', stored, 'PX', 3_600_000) },
     { name: 'raw ioredis EVALSHA skycacheSet', op: 'SET', run: () => rawScripts.skycacheSet('k:bench:set-script', leaseKey('k:bench:set-script', false), valueJson, 3_600_000, Date.now(), '', '', '_:tag:', 0, '', '') },
-    { name: 'handler setEntry (event → proxy result)', op: 'SET', before: use(configured), run: async () => check((await setHandler(setEvent, ctx)).statusCode % 200 < 2 ? 200 : 0, 200) },
+    { name: 'handler setEntry (event → proxy result)', op: 'SET', run: async () => check((await setHandler(setEvent, ctx)).statusCode % 200 < 2 ? 200 : 0, 200) },
   ];
   const samples = new Map(variants.map((v) => [v.name, new Samples()]));
   const handlerGetName = 'handler getEntry (event → proxy result)';
@@ -195,7 +214,7 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   const bare = middy({ timeoutEarlyInMillis: 0 }).handler(async () => ({ statusCode: 200, body: '' }));
   const withLogger = middy({ timeoutEarlyInMillis: 0 }).handler(async () => ({ statusCode: 200, body: '' })).use(injectLambdaContext(logger, { resetKeys: true }));
   const withContextOnly = middy({ timeoutEarlyInMillis: 0 }).handler(async () => ({ statusCode: 200, body: '' })).before((request) => {
-    logger.addContext(request.context);
+    logger.useContext(request.context);
   });
   const checkKey = keySchema(svc.schemaLimits);
   const reply = await raw.get('k:bench:get');
@@ -207,7 +226,7 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
     ['middy', 'a middy handler with no middleware, awaited (routedHandler is middy with two hooks)', await meanUs(() => bare(getEvent, ctx), n)],
     ['plain function', 'a plain async function, awaited (the floor middy is compared with)', await meanUs(() => bareAsync(getEvent, ctx), n)],
     ['logger context (before)', "Powertools injectLambdaContext (resetKeys), over bare middy", (await meanUs(() => withLogger(getEvent, ctx), n)) - (await meanUs(() => bare(getEvent, ctx), n))],
-    ['logger context (now)', 'logger.addContext (what routedHandler does), over bare middy', (await meanUs(() => withContextOnly(getEvent, ctx), n)) - (await meanUs(() => bare(getEvent, ctx), n))],
+    ['logger context (now)', 'logger.useContext (what routedHandler does: the context is attached only when a line is written), over bare middy', (await meanUs(() => withContextOnly(getEvent, ctx), n)) - (await meanUs(() => bare(getEvent, ctx), n))],
     ['key validation', 'zod key schema safeParse (length, UTF-8 bytes, lone surrogates)', await meanUs(() => checkKey.safeParse('bench:get'), n)],
     ['deadline timer', 'setTimeout + clearTimeout and one promise per request (withDeadline)', await meanUs(() => new Promise((resolve, reject) => {
       const timer = setTimeout(reject, 2000);
@@ -226,13 +245,12 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
   const ownStages = ['handler function (now)', 'logger context (now)', 'key validation', 'deadline timer', 'decoding (now)', 'JSON'];
   const ownStagesUs = stages.filter(([st]) => ownStages.includes(st)).reduce((sum, [, , us]) => sum + us, 0);
   raw.disconnect();
-  flipped.disconnect();
   return {
     title: '1. In process: the per-request cost the Lambda handler adds',
     method:
       `Sequential requests (one at a time) from this process to a private redis-server on loopback, ${o.iterations} per variant, ` +
       `interleaved in rounds of ${round}. "handler" = API Gateway proxy event → the route's handler function → Redis → proxy result, ` +
-      'exactly what runs in Lambda, minus the network hop from API Gateway. Ratios are against the raw ioredis command (p50 vs p50, p99 vs p99). ' +
+      'exactly what runs in Lambda, minus the network hop from API Gateway: the handler module\'s deployed bundle (lib/bundling.ts), imported into this process and first called with a Lambda function\'s environment, so it makes its own client as a Lambda instance does; the row "from the TypeScript sources" runs the same handler as `npm start` and the tests load it (tsx). Ratios are against the raw ioredis command (p50 vs p50, p99 vs p99). ' +
       'A GET in the handler sends plain read commands (no script; hits and misses are counted in process), so the gap to the raw GET is the handler\'s own work, broken down by stage in the second table ' +
       `(each stage alone, mean of ${n} sequential calls; the Redis stage includes the loopback round trip).`,
     tables: [

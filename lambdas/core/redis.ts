@@ -2,6 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Redis, { Cluster, Pipeline, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { CacheError, UnavailableError } from './errors';
 import { HASH_SLOTS } from './keyspace';
+import { logger } from './logger';
 
 /** Either a single Redis (or a replication group's primary endpoint) or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -194,7 +195,23 @@ export function createRedisClient(s: RedisConnectionSettings): RedisClient {
       : new Redis(s.url ?? 'redis://127.0.0.1:6379', redisOptions(s));
   // Every request waiting for a (re)connection listens for 'ready' (readiness.ts); many may wait at once.
   client.setMaxListeners(0);
+  client.on('error', reportConnectionError);
   return client;
+}
+
+const CONNECTION_ERROR_LOG_INTERVAL_MS = 10_000;
+let lastConnectionErrorLogged = 0;
+
+/**
+ * ioredis emits 'error' for every failed connection attempt while Redis is away; with no listener it prints an
+ * unstructured "[ioredis] Unhandled error event" line per attempt. The requests that meet the outage answer 503 and
+ * are logged as such; the connection's own errors go to the structured log, at most one line per 10 s.
+ */
+function reportConnectionError(err: Error): void {
+  const now = Date.now();
+  if (now - lastConnectionErrorLogged < CONNECTION_ERROR_LOG_INTERVAL_MS) return;
+  lastConnectionErrorLogged = now;
+  logger.warn('redis connection error', { error: err.message });
 }
 
 /**
@@ -204,9 +221,14 @@ export function createRedisClient(s: RedisConnectionSettings): RedisClient {
  */
 export function createReplicaReader(s: RedisConnectionSettings): RedisClient | undefined {
   if (s.readFrom !== 'replica') return undefined;
-  if (s.clusterNodes && s.clusterNodes.length > 0) return new Cluster(s.clusterNodes, clusterOptions(s, 'slave'));
-  if (s.readerUrl) return new Redis(s.readerUrl, redisOptions(s));
-  return undefined;
+  const reader =
+    s.clusterNodes && s.clusterNodes.length > 0
+      ? new Cluster(s.clusterNodes, clusterOptions(s, 'slave'))
+      : s.readerUrl
+        ? new Redis(s.readerUrl, redisOptions(s))
+        : undefined;
+  reader?.on('error', reportConnectionError);
+  return reader;
 }
 
 let shared: RedisClient | undefined;
