@@ -29,6 +29,7 @@ import { inProcess } from './sections/inprocess';
 import { invalidation } from './sections/invalidation';
 import { pubsub } from './sections/pubsub';
 import { roundTrips } from './sections/roundtrips';
+import { onSeparateCpus } from './lib/proc';
 
 // Handlers log at WARN and above while measured: no log line per request, as in a quiet production function.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -155,7 +156,9 @@ async function main(): Promise<void> {
     }
   };
   try {
-    await section(1, 'in process: handler vs raw ioredis', () => inProcess({ redisUrl: redis.url, redisPid: redis.process.pid, iterations: settings.iterations, maxSeconds: 120 }));
+    await section(1, 'in process: handler vs raw ioredis', () =>
+      onSeparateCpus(redis.process.pid, (pinned) => inProcess({ redisUrl: redis.url, redisPid: redis.process.pid, iterations: settings.iterations, maxSeconds: 120, pinned })),
+    );
     await section(2, 'HTTP: local server vs bare Node vs Webdis vs redis-benchmark', () =>
       httpLoad({ redisUrl: redis.url, redisPort: redis.port, redisPid: redis.process.pid, connections: settings.connections, seconds: settings.seconds, rounds: settings.rounds, allowInstall: settings.allowInstall }),
     );

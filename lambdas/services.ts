@@ -10,6 +10,7 @@ import { readerOf, type ReadConsistency } from './domain/store';
 import { UnavailableError } from './core/errors';
 import { authSecretArnOf, connectionSettingsFromEnv, runtimeConfig, type RuntimeConfig } from './core/config';
 import { CloudWatchMetricData, SharedAnswer, type MetricDataSource } from './metrics/fleet-stats';
+import { withDeadline } from './core/deadline';
 import { hitCounterFor, type HitCounter } from './metrics/hit-counts';
 import type { RouteFamily } from './metrics/names';
 import {
@@ -196,8 +197,12 @@ export function resetServices(client?: RedisClient): void {
  * Publishes the counts not yet published, closes the process-wide clients, if any were made, and forgets the
  * services (shutdown and tests).
  */
+/** How long closing waits for the last hit-count flush, and then for each client's QUIT. */
+const CLOSE_TIMEOUT_MS = 1000;
+
 export async function closeServices(): Promise<void> {
-  await hitCounter?.flushAll().catch(() => undefined);
+  // A flush that got no answer holds the last one (hit-counts.ts): bounded, so closing never hangs on a silent Redis.
+  if (hitCounter) await withDeadline(hitCounter.flushAll(), CLOSE_TIMEOUT_MS).catch(() => undefined);
   hitCounter?.stop();
   hitCounter = undefined;
   const client = current?.redis;
@@ -207,6 +212,7 @@ export async function closeServices(): Promise<void> {
   resolvedSettings = undefined;
   setSharedRedis(undefined);
   await Promise.all(
-    [client, reader].filter((c): c is RedisClient => !!c).map((c) => c.quit().catch(() => c.disconnect())),
+    // QUIT waits for its reply, and the client has no per-command timeout: a Redis that stops answering is dropped.
+    [client, reader].filter((c): c is RedisClient => !!c).map((c) => withDeadline(c.quit(), CLOSE_TIMEOUT_MS).catch(() => c.disconnect())),
   );
 }

@@ -2,7 +2,10 @@ import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataInput } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as stats } from '../lambdas/handlers/stats';
 import { MAX_METRIC_QUERIES, MAX_REPORTED_NODES, SharedAnswer, fleetStatsQuery } from '../lambdas/metrics/fleet-stats';
-import { EmfHitSink, HitCounter, type HitSink } from '../lambdas/metrics/hit-counts';
+import { EmfHitSink, HitCounter, RedisHitSink, type HitSink } from '../lambdas/metrics/hit-counts';
+import { startRedisProcess } from '../lambdas/local/redis-process';
+import Redis from 'ioredis';
+import { withDeadline } from '../lambdas/core/deadline';
 import { ROUTE_FAMILIES, type HitCounts } from '../lambdas/metrics/names';
 import { closeServices } from '../lambdas/services';
 import { lambdaContext, proxyEvent } from './support/events';
@@ -59,6 +62,33 @@ describe('HitCounter: counts in memory, publishes in bulk', () => {
     expect(sink.published.reduce((a, c) => a + c.counters.hits, 0)).toBe(3);
     expect(counter.unpublished('redis').counters).toEqual({ hits: 0, misses: 0 });
     counter.stop();
+  });
+});
+
+describe('RedisHitSink against a real redis-server', () => {
+  test('a flush to a Redis that stops answering is not sent twice: its counts are applied once when Redis answers', async () => {
+    const server = await startRedisProcess();
+    const client = new Redis(server.url);
+    const admin = new Redis(server.url);
+    try {
+      const sink = new RedisHitSink(() => client, 50);
+      const counter = new HitCounter([sink]);
+      // Redis accepts commands but answers nothing for 1.5 s; the counter flushes every 50 ms meanwhile.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      counter.record('entries', 5, 2);
+      await new Promise((r) => setTimeout(r, 300));
+      counter.record('entries', 1, 0);
+      // A caller that cannot wait (closing) bounds flushAll; the flush under way holds it.
+      await expect(withDeadline(counter.flushAll(), 200)).rejects.toThrow(/did not answer/);
+      await until(() => counter.unpublished('redis').entries.hits === 0, 10_000);
+      const stored = await admin.hgetall(sink.key);
+      expect(Object.values(stored).map(Number).sort((a, b) => a - b)).toEqual([2, 6]);
+      counter.stop();
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+      await server.stop();
+    }
   });
 });
 

@@ -55,7 +55,9 @@ describe('connection settings from the environment', () => {
 
   test('client options: timeouts below the request budget, bounded retries, READONLY reconnects', () => {
     const o = redisOptions({ url: 'rediss://primary.x.cache.amazonaws.com:6379', timeoutMs: 1000 });
-    expect(o).toMatchObject({ connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1, tls: {} });
+    expect(o).toMatchObject({ connectTimeout: 1000, maxRetriesPerRequest: 1, tls: {} });
+    // No per-command timer: each request's deadline bounds its commands (core/deadline.ts).
+    expect(o.commandTimeout).toBeUndefined();
     expect(reconnectOnReadOnly(new Error("READONLY You can't write against a read only replica."))).toBe(2);
     expect(reconnectOnReadOnly(new Error('ERR other'))).toBe(false);
   });

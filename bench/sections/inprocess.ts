@@ -30,6 +30,8 @@ export interface InProcessOptions {
   maxSeconds: number;
   /** The redis-server's pid, to measure the CPU it spends per request. */
   redisPid?: number;
+  /** Whether this process and the redis-server run pinned to different CPUs (bench/lib/proc.ts, onSeparateCpus). */
+  pinned?: boolean;
 }
 
 /**
@@ -249,6 +251,9 @@ export async function inProcess(o: InProcessOptions): Promise<SectionResult> {
     title: '1. In process: the per-request cost the Lambda handler adds',
     method:
       `Sequential requests (one at a time) from this process to a private redis-server on loopback, ${o.iterations} per variant, ` +
+      (o.pinned
+        ? 'this process and the redis-server pinned to different CPUs as in a deployment, where client and Redis never share one (on one CPU a loopback round trip skips a wake-up, about 20 µs instead of 33, and the scheduler chose differently from run to run); '
+        : 'not pinned to CPUs (taskset unavailable or one CPU); ') +
       `interleaved in rounds of ${round}. "handler" = API Gateway proxy event → the route's handler function → Redis → proxy result, ` +
       'exactly what runs in Lambda, minus the network hop from API Gateway: the handler module\'s deployed bundle (lib/bundling.ts), imported into this process and first called with a Lambda function\'s environment, so it makes its own client as a Lambda instance does; the row "from the TypeScript sources" runs the same handler as `npm start` and the tests load it (tsx). Ratios are against the raw ioredis command (p50 vs p50, p99 vs p99). ' +
       'A GET in the handler sends plain read commands (no script; hits and misses are counted in process), so the gap to the raw GET is the handler\'s own work, broken down by stage in the second table ' +

@@ -2,8 +2,9 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { CacheError, UnavailableError } from '../core/errors';
+import { CacheError } from '../core/errors';
 import { STATUS_OF, errorBody, header, toProxyResult, type HttpResult } from './results';
+import { withDeadline } from '../core/deadline';
 import { logger } from '../core/logger';
 import { whenReady } from '../core/readiness';
 import { translateRedisError } from '../core/redis';
@@ -118,27 +119,6 @@ export function errorResult(error: unknown, retryAfterSeconds = currentRetryAfte
   return { status: STATUS_OF[known.code], body: errorBody(known.code, known.message, known.details), headers };
 }
 
-/**
- * Bounds a request's wait on Redis: past the deadline the client gets a 503, never a Lambda timeout. One promise
- * settled by whichever comes first (no async function, Promise.race or finally: each costs an allocation and a
- * microtask on every request).
- */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new UnavailableError(`the cache did not answer within ${ms} ms; retry shortly`)), ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
 function currentRetryAfterSeconds(): number {
   try {
     return services().config.retryAfterSeconds;
@@ -227,6 +207,7 @@ export async function runOperation({ route, operation: spec }: BoundOperation, e
   const started = Date.now();
   const budget = spec.keyspaceWide ? Math.max(svc.config.redisTimeoutMs, event.remainingMs() - ANSWER_MARGIN_MS) : svc.config.redisTimeoutMs;
   if ((spec.needsRedis?.(svc) ?? true) && svc.redis.status !== 'ready') await whenReady(svc.redis, svc.config.redisTimeoutMs);
+  // Past the deadline the client gets a 503, never a Lambda timeout.
   return withDeadline(spec.handle(request), Math.max(1, budget - (Date.now() - started)));
 }
 

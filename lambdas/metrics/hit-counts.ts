@@ -92,7 +92,10 @@ export class HitCounter {
     return toCounts(flat);
   }
 
-  /** Publishes everything pending now, whatever the interval (shutdown and tests). */
+  /**
+   * Publishes everything pending now, whatever the interval (shutdown and tests), after the flush under way: one
+   * that got no answer holds the next, so a caller that cannot wait bounds this (closeServices does).
+   */
   async flushAll(): Promise<void> {
     for (const state of this.states) {
       clearTimeout(state.timer);
@@ -170,6 +173,8 @@ export class RedisHitSink implements HitSink {
       if (hits) tx.hincrby(this.key, countField(family, 'hits'), hits);
       if (misses) tx.hincrby(this.key, countField(family, 'misses'), misses);
     }
+    // No timeout here: a MULTI that got no answer may still run when Redis answers again, so the next flush waits
+    // for this one's answer (or its connection's end) instead of sending the counts a second time.
     const replies = await tx.exec();
     const failed = replies?.find(([error]) => error);
     if (!replies || failed) throw failed?.[0] ?? new Error('the hit-count transaction was discarded');
