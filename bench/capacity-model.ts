@@ -262,8 +262,9 @@ export const ALB_LCU = {
 /** Inputs of the front comparison; each a named assumption with its reason. */
 export interface FrontInputs {
   /**
-   * CPU seconds the server spends per request. PLACEHOLDER: 48 µs is the local server's GET of a 512-byte value
-   * (docs/benchmarks.md, section 2, "server CPU/req"); the production server's own figure replaces it when measured.
+   * CPU seconds the server spends per request: 60 µs, the production server's GET of a 512-byte value with its API
+   * key checked, 2 workers and primary together (docs/benchmarks.md, section 2: 59.5 µs on the 2-core bench machine,
+   * whose cores it shares with wrk and Redis; a Fargate vCPU is not the same core, so this is an estimate).
    */
   serverCpuSecondsPerRequest: number;
   /** Average task CPU auto scaling keeps (config serviceTargetCpuPercent). */
@@ -290,7 +291,7 @@ export interface FrontInputs {
 }
 
 export const DEFAULT_FRONT_INPUTS: FrontInputs = {
-  serverCpuSecondsPerRequest: 48e-6,
+  serverCpuSecondsPerRequest: 60e-6,
   targetCpuUtilization: 0.5,
   taskVcpu: 1,
   taskMemoryGB: 2,

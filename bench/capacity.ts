@@ -163,7 +163,7 @@ function frontsSection(r: CapacityResult, frontInputs: Partial<FrontInputs>): st
     'The configuration field `front` chooses what serves the API (docs/infrastructure.md): `api` is API Gateway in front of one Lambda function per handler module, paid per request; ' +
       '`service` is the production server on ECS Fargate (arm64) behind an Application Load Balancer, paid per hour. ElastiCache is the same under both and is left out here.',
     '',
-    `**Inputs** (each a named input of bench/capacity-model.ts, \`DEFAULT_FRONT_INPUTS\`). Server CPU per request **${dec(f.serverCpuSecondsPerRequest * 1e6)} µs — a placeholder**: the local server's GET of a 512-byte value (docs/benchmarks.md, section 2); the production server's measured figure replaces it (\`--server-cpu-us\`). ` +
+    `**Inputs** (each a named input of bench/capacity-model.ts, \`DEFAULT_FRONT_INPUTS\`). Server CPU per request **${dec(f.serverCpuSecondsPerRequest * 1e6)} µs**: the production server's GET of a 512-byte value with its API key checked, as measured on the bench machine (docs/benchmarks.md, section 2, 2 workers and primary together), an estimate for a Fargate vCPU; rerun with \`--server-cpu-us\` after remeasuring. ` +
       `Tasks of ${f.taskVcpu} vCPU and ${f.taskMemoryGB} GB, auto scaled to ${f.targetCpuUtilization * 100}% CPU, at least ${f.minTasks}; auto scaling follows the day's curve, so the month's task-hours are those of the average load. ` +
       `ALB traffic ${f.albBytesPerRequest} B per request (request + response, assumed), ${f.newConnectionShare * 100}% of requests on a new connection and ${int(f.activeConnections)} open connections (keep-alive clients, assumed). ` +
       `Per-request logs: on \`api\` ${f.apiLogBytesPerRequest} B (Lambda's platform start and report records and the stage's access-log line, assumed sizes); on \`service\` a ${f.serviceLogSampleRate * 100}% sample of ${f.serviceLogBytesPerLine}-byte access-log lines. ` +
@@ -197,7 +197,7 @@ function frontsSection(r: CapacityResult, frontInputs: Partial<FrontInputs>): st
       'Choose `service` for sustained load above the crossover, and when the milliseconds API Gateway and a Lambda invocation add to a cache read matter. ' +
       'Both serve the same routes with the same handlers and the same `x-api-key` header, so a client moves between them unchanged.',
     '',
-    'Not in the comparison: data transfer (the same for both inside a zone; cross-zone traffic ALB → task is free, task → cache is not), savings plans (Fargate takes Compute Savings Plans, Lambda too), and the server\'s CPU beyond the placeholder (TLS to the cache, writes) — remeasure and rerun with `--server-cpu-us`.',
+    'Not in the comparison: data transfer (the same for both inside a zone; cross-zone traffic ALB → task is free, task → cache is not), savings plans (Fargate takes Compute Savings Plans, Lambda too), and the server\'s CPU beyond a GET over plain TCP (TLS to the cache, writes) — remeasure and rerun with `--server-cpu-us`.',
     '',
   ].join('\n');
 }

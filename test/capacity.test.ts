@@ -105,17 +105,17 @@ describe('the two fronts', () => {
     expect(idle.endpoints).toBeCloseTo(3 * 3 * 0.01 * 730, 6);
     expect(idle.total).toBeCloseTo(idle.fargate + idle.albHours + idle.albLcus + idle.endpoints + idle.logs, 6);
 
-    // 50,000 requests/s × 48 µs = 2.4 CPU-seconds per second; at 50% of 1 vCPU per task → 5 tasks; peak ×3 → 15.
+    // 50,000 requests/s × 60 µs = 3.0 CPU-seconds per second; at 50% of 1 vCPU per task → 6 tasks; peak ×3 → 18.
     const busy = serviceFrontCost(50_000);
-    expect(busy.averageTasks).toBe(5);
-    expect(busy.peakTasks).toBe(15);
+    expect(busy.averageTasks).toBe(6);
+    expect(busy.peakTasks).toBe(18);
     // 50,000 × 3,600 × 1,000 B = 180 GB/h → 180 LCU (bytes dominate new connections: 50/s ÷ 25 = 2).
     expect(busy.lcus).toBeCloseTo(180, 6);
     expect(busy.logs).toBeCloseTo(((50_000 * month * 0.01 * 300) / 1e9) * 0.5, 6);
   });
 
   it('the server CPU per request is a named input that moves the task count', () => {
-    expect(DEFAULT_FRONT_INPUTS.serverCpuSecondsPerRequest).toBe(48e-6);
+    expect(DEFAULT_FRONT_INPUTS.serverCpuSecondsPerRequest).toBe(60e-6);
     const heavier = serviceFrontCost(50_000, DEFAULT_INPUTS, { ...DEFAULT_FRONT_INPUTS, serverCpuSecondsPerRequest: 96e-6 });
     expect(heavier.averageTasks).toBe(10);
   });
@@ -144,9 +144,9 @@ describe('the two fronts', () => {
     const r = capacity();
     const rps = r.averageReadsPerSecond + r.averageWritesPerSecond;
     expect(serviceFrontCost(rps).total * 10).toBeLessThan(apiFrontCost(rps).totalWithHttpApi);
-    const md = capacityMarkdown({}, [500], { serverCpuSecondsPerRequest: 60e-6 });
+    const md = capacityMarkdown({}, [500], { serverCpuSecondsPerRequest: 75e-6 });
     expect(md).toContain('## The two fronts: `api` or `service`');
-    expect(md).toContain('--server-cpu-us 60');
+    expect(md).toContain('--server-cpu-us 75');
     expect(md).toMatch(/Below [\d.]+ requests\/s on average/);
     expect(parseArgs(['--server-cpu-us', '30', '--min-tasks', '3']).front).toEqual({ serverCpuSecondsPerRequest: 30e-6, minTasks: 3 });
   });
