@@ -38,6 +38,10 @@ describe.each(['dev', 'prod'] as const)('full synth with bundling (%s)', (preset
       // tree-shaken bundle has less minified code around them; unminified code averages well under 100).
       expect(code.length / code.split('\n').length).toBeGreaterThan(300);
       expect(code).toMatch(/export\s*\{/);
+      // NodejsFunction got the bundles' aliases (lib/bundling.ts aliasArgs): ioredis with the command table of what
+      // skycache sends (the package's full table carries flags such as denyoom, which ioredis never asks about), and every bundle within the 250 KB target.
+      expect(code).not.toContain('denyoom');
+      expect(code.length).toBeLessThanOrEqual(250 * 1024);
     }
   });
 });
