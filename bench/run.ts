@@ -52,7 +52,7 @@ const settings = {
   pubsubMessages: num('pubsub-messages', 'BENCH_PUBSUB_MESSAGES', 1000, 200),
   iterations: num('iterations', 'BENCH_ITERATIONS', 20_000, 3_000),
   seconds: num('seconds', 'BENCH_HTTP_SECONDS', 5, 3),
-  rounds: num('rounds', 'BENCH_HTTP_ROUNDS', 3, 1),
+  rounds: num('rounds', 'BENCH_HTTP_ROUNDS', 5, 1),
   connections: num('connections', 'BENCH_HTTP_CONNECTIONS', 50, 50),
   coldRuns: num('cold-runs', 'BENCH_COLD_RUNS', 5, 2),
   sizes: (flag('sizes') ?? process.env.BENCH_INVALIDATION_SIZES ?? (quick_ ? '20000' : '100000,1000000')).split(',').map(Number),

@@ -32,3 +32,8 @@ export const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocal
 export const fmtKb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The middle value of `values` (the upper one of the two middle values when their number is even). */
+export function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}

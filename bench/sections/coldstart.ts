@@ -10,7 +10,7 @@ import { handlerModules, routes } from '../../lambdas/routes';
 import { lambdaContext, proxyEvent } from '../lib/events';
 import { callRoute, closeServices, useRedisForHandlers } from '../lib/handlers';
 import type { SectionResult, TargetVerdict } from '../lib/report';
-import { fmtKb, fmtMs } from '../lib/stats';
+import { fmtKb, fmtMs, median } from '../lib/stats';
 import { samples } from '../samples';
 import Redis from 'ioredis';
 
@@ -54,7 +54,6 @@ function runChild(env: NodeJS.ProcessEnv): Promise<ChildTimings> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Bundles each handler module with the deploy settings (lib/bundling.ts) into a temporary folder, then in fresh

@@ -13,7 +13,7 @@ import { withTopicScripts } from '../../lambdas/domain/topics';
 import { freePort } from '../../lambdas/local/redis-process';
 import { API_KEY_HEADER, keyDigest } from '../../lambdas/server/api-keys';
 import type { SectionResult, TargetVerdict } from '../lib/report';
-import { fmtInt, fmtMs, fmtRatio, fmtUs } from '../lib/stats';
+import { fmtInt, fmtMs, fmtRatio, fmtUs, median } from '../lib/stats';
 import { cpuSeconds, treeCpuSeconds } from '../lib/proc';
 import { findOrInstall, startChild, waitForHttp, type Child } from '../lib/tools';
 import { valueOfSize } from '../samples';
@@ -165,7 +165,8 @@ function pipelineCost(): { withScripts: number; without: number; scripts: number
  * GET of a 512-byte value over HTTP with `connections` keep-alive connections: the local server (the Lambda
  * handlers behind lambdas/local/server.ts), a bare Node http + ioredis server, Webdis, all on the same Redis in
  * the same run, and redis-benchmark as the ceiling. Each HTTP target runs `rounds` times in rotating order; the
- * best round of each is shown (the machine is shared, so the best round is the least disturbed).
+ * best round of each is shown (the machine is shared, so the best round is the least disturbed); CPU per request is the
+ * median over the rounds, which one disturbed or lucky round moves less.
  */
 export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
   const notes: string[] = [];
@@ -232,13 +233,23 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
         if (r.status !== 200 || !text.includes(value.data)) throw new Error(`${s.name} answered ${r.status}: ${text.slice(0, 200)}`);
         await wrk(wrkTool.path, s.url!, o.connections, 1, s.headers); // warm-up: JIT, connection pools
       }
+      // CPU per request of every round, per server: the table shows the median, steadier than the best round's.
+      const cpuRounds = new Map<string, { server: number[]; redis: number[] }>();
       for (let round = 0; round < o.rounds; round++) {
         const order = servers.map((_, i) => servers[(i + round) % servers.length]);
         for (const s of order) {
           const r = await withCpu(s.pid, o.redisPid, () => wrk(wrkTool.path!, s.url!, o.connections, o.seconds, s.headers));
           const best = results.get(s.name);
           if (!best || r.rps > best.rps) results.set(s.name, r);
+          const cpu = cpuRounds.get(s.name) ?? { server: [], redis: [] };
+          if (r.serverCpuUs !== undefined) cpu.server.push(r.serverCpuUs);
+          if (r.redisCpuUs !== undefined) cpu.redis.push(r.redisCpuUs);
+          cpuRounds.set(s.name, cpu);
         }
+      }
+      for (const [name, cpu] of cpuRounds) {
+        const r = results.get(name)!;
+        results.set(name, { ...r, serverCpuUs: (cpu.server.length ? median(cpu.server) : r.serverCpuUs), redisCpuUs: (cpu.redis.length ? median(cpu.redis) : r.redisCpuUs) });
       }
     }
   } finally {
@@ -339,7 +350,7 @@ export async function httpLoad(o: HttpOptions): Promise<SectionResult> {
   return {
     title: '2. Local HTTP server: throughput and latency, GET of a 512-byte value',
     method:
-      `wrk (1 thread, ${o.connections} keep-alive connections, ${o.seconds} s per run, ${o.rounds} round(s) in rotating order, best round shown) against each server, ` +
+      `wrk (1 thread, ${o.connections} keep-alive connections, ${o.seconds} s per run, ${o.rounds} round(s) in rotating order; requests per second and latencies from the best round, CPU per request the median of the rounds) against each server, ` +
       'all on the same private redis-server in this run; each server runs in its own process (the production server from its esbuild bundle, lib/bundling.ts, as its container runs it). redis-benchmark (same connection count, 512-byte values, no HTTP) is the ceiling. ' +
       'CPU per request is the user + system time of the server process (all threads) and of redis-server during the run, from /proc, over the requests served — a figure the machine\'s other load barely moves. ' +
       'Ratios are requests per second against Webdis, against the bare Node server and against redis-benchmark. The load generator, the server and Redis share this machine\'s cores.',
