@@ -193,13 +193,13 @@ export function resetServices(client?: RedisClient): void {
   reader?.disconnect();
 }
 
+/** How long closing waits for the last hit-count flush, and then for each client's QUIT. */
+const CLOSE_TIMEOUT_MS = 1000;
+
 /**
  * Publishes the counts not yet published, closes the process-wide clients, if any were made, and forgets the
  * services (shutdown and tests).
  */
-/** How long closing waits for the last hit-count flush, and then for each client's QUIT. */
-const CLOSE_TIMEOUT_MS = 1000;
-
 export async function closeServices(): Promise<void> {
   // A flush that got no answer holds the last one (hit-counts.ts): bounded, so closing never hangs on a silent Redis.
   if (hitCounter) await withDeadline(hitCounter.flushAll(), CLOSE_TIMEOUT_MS).catch(() => undefined);

@@ -94,11 +94,9 @@ export function commandTable(full: Record<string, CommandSpec>, names: readonly 
   return table;
 }
 
-/** The `.js` files under `dir`, relative to it. */
-function jsFiles(dir: string, under = ''): string[] {
-  return readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? jsFiles(dir, join(under, e.name)) : e.name.endsWith('.js') ? [join(under, e.name)] : [],
-  );
+/** The `.js` files under `dir`, relative to it, in a stable order. */
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js')).sort();
 }
 
 let prepared: { ioredis: string; commands: string } | undefined;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** CPU time of processes from Linux's /proc: figures the machine's other load barely moves. */
 
@@ -67,7 +68,8 @@ export function onCpuNanos(pid: number | undefined): number | undefined {
  * case (Lambda and ElastiCache never share one).
  */
 export async function onSeparateCpus<T>(otherPid: number | undefined, work: (pinned: boolean) => Promise<T>): Promise<T> {
-  const cpus = availableCpus();
+  // The CPUs this process may run on (its affinity), as nproc counts them.
+  const cpus = availableParallelism();
   const pin = (pid: number, list: string) => execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
   let pinned = false;
   if (otherPid && cpus >= 2) {
@@ -91,13 +93,5 @@ export async function onSeparateCpus<T>(otherPid: number | undefined, work: (pin
         }
       }
     }
-  }
-}
-
-function availableCpus(): number {
-  try {
-    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || 1;
-  } catch {
-    return 1;
   }
 }

@@ -1,6 +1,7 @@
 import { startLocalServer } from '../../lambdas/local/server';
 import { resetRuntimeConfig } from '../../lambdas/core/config';
 import { closeServices } from '../../lambdas/services';
+import { withEnv } from '../lib/handlers';
 import type { SectionResult } from '../lib/report';
 import { fmtInt, fmtMs, Samples, sleep } from '../lib/stats';
 
@@ -109,10 +110,16 @@ async function throughput(url: string, topic: string, seconds: number, publisher
  * per second with concurrent publishers and one subscriber draining in pages of 1000.
  */
 export async function pubsub(o: PubSubOptions): Promise<SectionResult> {
-  const saved = { REDIS_URL: process.env.REDIS_URL, TOPIC_RETENTION_MESSAGES: process.env.TOPIC_RETENTION_MESSAGES };
-  process.env.REDIS_URL = o.redisUrl;
   // The throughput subscriber must never fall behind the retention.
-  process.env.TOPIC_RETENTION_MESSAGES = '1000000';
+  const vars = { REDIS_URL: o.redisUrl, TOPIC_RETENTION_MESSAGES: '1000000' };
+  try {
+    return await withEnv(vars, () => measure(o));
+  } finally {
+    resetRuntimeConfig();
+  }
+}
+
+async function measure(o: PubSubOptions): Promise<SectionResult> {
   resetRuntimeConfig();
   await closeServices();
   const server = await startLocalServer();
@@ -144,10 +151,5 @@ export async function pubsub(o: PubSubOptions): Promise<SectionResult> {
   } finally {
     await server.close();
     await closeServices();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetRuntimeConfig();
   }
 }

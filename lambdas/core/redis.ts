@@ -45,7 +45,7 @@ export interface ScriptDefinition {
  * without the cost ioredis then puts on every pipeline. ioredis's Pipeline constructor copies each of its client's
  * script commands onto the new pipeline, two properties per script; with auto-pipelining a pipeline is built for
  * every batch of commands, and with skycache's 29 scripts that copy made a pipeline cost 24 µs of CPU instead of 4
- * (bench/sections/http.ts, "pipeline construction"). So the script is left out of the client's `scriptsSet`, the
+ * (bench/sections/http.ts, pipelineCost). So the script is left out of the client's `scriptsSet`, the
  * only thing that copy reads, and the pipeline finds the command on Pipeline.prototype instead: a method that calls
  * the client's own with the pipeline as `this`, which is what the copied property did. test/redis-client.test.ts
  * checks a pipeline carries no script of its own and still runs them.
@@ -148,9 +148,9 @@ export function redisOptions(s: RedisConnectionSettings): RedisOptions {
   return {
     connectTimeout: s.timeoutMs,
     // No commandTimeout: it arms a timer per command (about 1–2 µs each, bench section 1, "raw GET on the handler's
-    // client"), while every request's wait is already bounded as a whole by its deadline (core/deadline.ts), and the
-    // work outside requests bounds itself the same way (hit-count flushes, closing). A timed-out command stays in
-    // ioredis's queue either way, until its reply or the connection's end.
+    // client"), while every request's wait is already bounded as a whole by its deadline (core/deadline.ts), as are
+    // the readiness PING and closing. A timed-out command stays in ioredis's queue either way, until its reply or the
+    // connection's end.
     // A request fails fast (and is answered 503) rather than waiting through many reconnects.
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),

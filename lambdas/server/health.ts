@@ -1,3 +1,4 @@
+import { withDeadline } from '../core/deadline';
 import { whenReady } from '../core/readiness';
 import { readyServices } from '../services';
 
@@ -18,15 +19,7 @@ export async function checkReadiness(keysLoaded: boolean): Promise<Readiness> {
     const svc = await readyServices();
     const ms = svc.config.redisTimeoutMs;
     await whenReady(svc.redis, ms);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to PING within ${ms} ms`)), ms);
-    });
-    try {
-      await Promise.race([svc.redis.ping(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withDeadline(svc.redis.ping(), ms, `no answer to PING within ${ms} ms`);
     return { ready: true };
   } catch (e) {
     return { ready: false, reason: `the cache is not reachable: ${(e as Error).message}` };
